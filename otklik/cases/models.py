@@ -1,0 +1,225 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from otklik.cases.choices import (
+    ASSIGNMENT_OPEN,
+    OPEN_STATUSES,
+    AssignmentRole,
+    AssignmentStatus,
+    EventVerb,
+    IncidentStatus,
+    NoAnswerReason,
+)
+
+
+class Incident(models.Model):
+    """One problem of a citizen; one or more posts."""
+
+    status = models.CharField(
+        _("status"), max_length=16, choices=IncidentStatus.choices, default=IncidentStatus.NEW, db_index=True
+    )
+    topic = models.ForeignKey(
+        "org.Topic", verbose_name=_("topic"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    group = models.ForeignKey(
+        "org.TopicGroup", verbose_name=_("group"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    priority = models.BooleanField(_("priority"), default=False)
+    confidence = models.FloatField(_("classification confidence"), null=True, blank=True)
+    address = models.CharField(_("address"), max_length=500, blank=True)
+    territory = models.ForeignKey(
+        "org.Territory", verbose_name=_("territory"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    lead_department = models.ForeignKey(
+        "org.Department",
+        verbose_name=_("lead department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="led_incidents",
+    )
+    routing_rule = models.ForeignKey(
+        "org.RoutingRule",
+        verbose_name=_("routing rule"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_incidents",
+    )
+    no_answer_reason = models.CharField(
+        _("reason for no answer"), max_length=16, choices=NoAnswerReason.choices, blank=True
+    )
+    status_note = models.TextField(_("note to the last status change"), blank=True)
+    merged_into = models.ForeignKey(
+        "self", verbose_name=_("merged into"), null=True, blank=True, on_delete=models.SET_NULL, related_name="absorbed"
+    )
+    due_at = models.DateTimeField(_("answer due"), null=True, blank=True, db_index=True)
+    first_answered_at = models.DateTimeField(_("first answer published"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("final answer published"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+
+    def __str__(self) -> str:
+        return f"#{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_overdue(self) -> bool:
+        return bool(self.is_open and self.due_at and self.due_at < timezone.now())
+
+
+class Assignment(models.Model):
+    """A request to a department for the information an answer needs, with a due time."""
+
+    incident = models.ForeignKey(
+        Incident, verbose_name=_("incident"), on_delete=models.CASCADE, related_name="assignments"
+    )
+    department = models.ForeignKey(
+        "org.Department", verbose_name=_("department"), on_delete=models.PROTECT, related_name="assignments"
+    )
+    role = models.CharField(_("role"), max_length=8, choices=AssignmentRole.choices, default=AssignmentRole.LEAD)
+    status = models.CharField(
+        _("status"), max_length=16, choices=AssignmentStatus.choices, default=AssignmentStatus.SENT, db_index=True
+    )
+    request = models.TextField(_("what the service asks"), blank=True)
+    due_at = models.DateTimeField(_("due"), null=True, blank=True, db_index=True)
+    information = models.TextField(_("information"), blank=True)
+    decline_reason = models.TextField(_("reason for declining"), blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assignments",
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "department"],
+                condition=~models.Q(status__in=["cancelled", "declined"]),
+                name="assignment_one_active_per_department",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.incident_id} → {self.department}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in ASSIGNMENT_OPEN
+
+    @property
+    def is_overdue(self) -> bool:
+        return bool(self.is_open and self.due_at and self.due_at < timezone.now())
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    return f"assignments/{instance.assignment_id}/{filename}"
+
+
+class Attachment(models.Model):
+    assignment = models.ForeignKey(
+        Assignment, verbose_name=_("assignment"), on_delete=models.CASCADE, related_name="attachments"
+    )
+    file = models.FileField(_("file"), upload_to=attachment_path)
+    name = models.CharField(_("name"), max_length=255)
+    content_type = models.CharField(_("type"), max_length=128, blank=True)
+    size = models.PositiveIntegerField(_("size, bytes"), default=0)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReworkComment(models.Model):
+    """Why the service returned a department's information (kept for the department's statistics)."""
+
+    assignment = models.ForeignKey(
+        Assignment, verbose_name=_("assignment"), on_delete=models.CASCADE, related_name="rework_comments"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField(_("comment"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("rework comment")
+        verbose_name_plural = _("rework comments")
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class Event(models.Model):
+    """Timeline and audit: who did what to an incident, when, with the values before and after."""
+
+    incident = models.ForeignKey(Incident, verbose_name=_("incident"), on_delete=models.CASCADE, related_name="events")
+    assignment = models.ForeignKey(Assignment, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("who"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    verb = models.CharField(_("what"), max_length=32, choices=EventVerb.choices)
+    before = models.JSONField(_("before"), default=dict, blank=True)
+    after = models.JSONField(_("after"), default=dict, blank=True)
+    message = models.TextField(_("comment"), blank=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+
+    def __str__(self) -> str:
+        return f"#{self.incident_id} {self.verb}"

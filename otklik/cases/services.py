@@ -1,0 +1,616 @@
+"""The lifecycle of incidents and assignments. The only writers of these models.
+
+Each `do_*` function validates, writes (existing rows with `update_fields`), records an `Event`, and enqueues
+work after commit. `actor=None` means the system itself (a worker, an import).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from otklik.cases.choices import (
+    ASSIGNMENT_ACTIVE,
+    ASSIGNMENT_TRANSITIONS,
+    INCIDENT_TRANSITIONS,
+    REOPENABLE_STATUSES,
+    AssignmentRole,
+    AssignmentStatus,
+    EventVerb,
+    IncidentStatus,
+    NoAnswerReason,
+)
+from otklik.cases.models import Assignment, Attachment, Event, Incident, ReworkComment
+from otklik.core.errors import DomainError, IllegalTransition
+from otklik.core.permissions import ensure_assignment_actor, ensure_service
+from otklik.core.worktime import add_working_hours
+
+if TYPE_CHECKING:
+    from django.core.files.uploadedfile import UploadedFile
+
+    from otklik.accounts.models import User
+    from otklik.org.models import Department, RoutingRule, Topic, TopicGroup
+
+S = IncidentStatus
+A = AssignmentStatus
+
+ROUTABLE_STATUSES = frozenset({S.NEW, S.TRIAGE, S.ROUTED, S.ANSWERING})
+
+
+# --- helpers ----------------------------------------------------------------------------------------------
+
+
+def record_event(
+    incident: Incident,
+    verb: str,
+    *,
+    actor: User | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    message: str = "",
+    assignment: Assignment | None = None,
+) -> Event:
+    return Event.objects.create(
+        incident=incident,
+        assignment=assignment,
+        actor=actor,
+        verb=verb,
+        before=before or {},
+        after=after or {},
+        message=message,
+    )
+
+
+def check_incident_transition(incident: Incident, to: str) -> None:
+    if to not in INCIDENT_TRANSITIONS[incident.status]:
+        raise IllegalTransition(
+            _("An incident in status «%(from)s» cannot go to «%(to)s».")
+            % {"from": S(incident.status).label, "to": S(to).label}
+        )
+
+
+def _set_status(
+    incident: Incident,
+    to: str,
+    *,
+    actor: User | None,
+    note: str = "",
+    extra_fields: Sequence[str] = (),
+    verb: str = EventVerb.STATUS,
+    after_extra: dict[str, Any] | None = None,
+) -> None:
+    """Move `incident` to `to` (validated against the table), save, and record the event."""
+    check_incident_transition(incident, to)
+    before = incident.status
+    incident.status = to
+    incident.status_note = note
+    incident.save(update_fields=["status", "status_note", "updated_at", *extra_fields])
+    record_event(
+        incident,
+        verb,
+        actor=actor,
+        before={"status": before},
+        after={"status": to, **(after_extra or {})},
+        message=note,
+    )
+
+
+def check_assignment_transition(assignment: Assignment, to: str) -> None:
+    if to not in ASSIGNMENT_TRANSITIONS[assignment.status]:
+        raise IllegalTransition(
+            _("An assignment in status «%(from)s» cannot go to «%(to)s».")
+            % {"from": A(assignment.status).label, "to": A(to).label}
+        )
+
+
+def _lock_incident(incident: Incident) -> Incident:
+    """Re-read the incident under a row lock (PostgreSQL) so that concurrent actions see each other."""
+    return Incident.objects.select_for_update().get(pk=incident.pk)
+
+
+def _lock_assignment(assignment: Assignment) -> Assignment:
+    return Assignment.objects.select_for_update().select_related("incident").get(pk=assignment.pk)
+
+
+def _require_text(value: str, field: str, message: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise DomainError(message, field=field)
+    return value
+
+
+def answer_due_at(start: dt.datetime, priority: bool) -> dt.datetime:
+    hours = settings.OTKLIK_ANSWER_HOURS_PRIORITY if priority else settings.OTKLIK_ANSWER_HOURS
+    return add_working_hours(start, hours)
+
+
+# --- creation and classification --------------------------------------------------------------------------
+
+
+def create_incident(*, created_at: dt.datetime | None = None, actor: User | None = None) -> Incident:
+    """A new incident for a new post (called by intake inside its transaction)."""
+    now = created_at or timezone.now()
+    incident = Incident.objects.create(status=S.NEW, created_at=now, due_at=answer_due_at(now, False))
+    record_event(incident, EventVerb.CREATED, actor=actor, after={"status": S.NEW})
+    return incident
+
+
+@transaction.atomic
+def do_classify(
+    incident: Incident,
+    *,
+    topic: Topic | None,
+    group: TopicGroup | None = None,
+    confidence: float | None = None,
+    actor: User | None = None,
+) -> Incident:
+    """Set topic, group, priority (★) and confidence; a ★ topic tightens the answer deadline."""
+    ensure_service(actor)
+    incident = _lock_incident(incident)
+    before = _classification(incident)
+    incident.topic = topic
+    incident.group = topic.group if topic is not None else group
+    incident.priority = bool(topic and topic.priority)
+    incident.confidence = confidence
+    fields = ["topic", "group", "priority", "confidence", "updated_at"]
+    if incident.priority and incident.is_open:
+        incident.due_at = answer_due_at(incident.created_at, True)
+        fields.append("due_at")
+    incident.save(update_fields=fields)
+    record_event(incident, EventVerb.CLASSIFIED, actor=actor, before=before, after=_classification(incident))
+    return incident
+
+
+def _classification(incident: Incident) -> dict[str, Any]:
+    return {
+        "topic": incident.topic.name if incident.topic_id and incident.topic else None,
+        "group": incident.group.name if incident.group_id and incident.group else None,
+        "priority": incident.priority,
+        "confidence": incident.confidence,
+    }
+
+
+EDITABLE_FIELDS = frozenset({"address", "territory", "priority"})
+
+
+@transaction.atomic
+def do_update_incident(incident: Incident, *, actor: User | None, **changes: Any) -> Incident:
+    """Edit address, territory or priority; records the values before and after."""
+    ensure_service(actor)
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise DomainError(_("These fields cannot be edited: %s") % ", ".join(sorted(unknown)))
+    incident = _lock_incident(incident)
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for field, value in changes.items():
+        old = getattr(incident, field)
+        if old != value:
+            before[field] = str(old) if old is not None else None
+            after[field] = str(value) if value is not None else None
+            setattr(incident, field, value)
+    if after:
+        incident.save(update_fields=[*changes.keys(), "updated_at"])
+        record_event(incident, EventVerb.UPDATED, actor=actor, before=before, after=after)
+    return incident
+
+
+@transaction.atomic
+def do_take(incident: Incident, *, actor: User) -> Incident:
+    """The operator takes the incident: becomes its owner."""
+    ensure_service(actor)
+    incident = _lock_incident(incident)
+    before = incident.owner.username if incident.owner else None
+    incident.owner = actor
+    incident.save(update_fields=["owner", "updated_at"])
+    record_event(incident, EventVerb.TAKEN, actor=actor, before={"owner": before}, after={"owner": actor.username})
+    return incident
+
+
+@transaction.atomic
+def do_send_to_triage(incident: Incident, *, actor: User | None, note: str = "") -> Incident:
+    ensure_service(actor)
+    incident = _lock_incident(incident)
+    _set_status(incident, S.TRIAGE, actor=actor, note=note)
+    return incident
+
+
+# --- routing ------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def do_route(
+    incident: Incident,
+    *,
+    actor: User | None,
+    lead: Department,
+    co_executors: Iterable[Department] = (),
+    due_hours: float | Decimal | None = None,
+    due_at: dt.datetime | None = None,
+    request: str = "",
+    rule: RoutingRule | None = None,
+) -> list[Assignment]:
+    """Send the incident to a lead department and co-executors; one assignment with a due time each.
+
+    1. Check the incident can be routed (new, triage, routed, answering).
+    2. Cancel active assignments of departments no longer involved; keep the others (their role may change).
+    3. Create an assignment for each newly involved department and notify it after commit.
+    4. The incident waits for departments: status `routed`, lead department set.
+    """
+    ensure_service(actor)
+    incident = _lock_incident(incident)
+    if incident.status not in ROUTABLE_STATUSES:
+        check_incident_transition(incident, S.ROUTED)
+    co_list = [d for d in dict.fromkeys(co_executors) if d.pk != lead.pk]
+    wanted = {lead.pk: AssignmentRole.LEAD, **{d.pk: AssignmentRole.CO for d in co_list}}
+    if not lead.is_active or any(not d.is_active for d in co_list):
+        raise DomainError(_("A department that is no longer active cannot receive assignments."), field="lead")
+    now = timezone.now()
+    if due_at is None:
+        hours = float(due_hours) if due_hours is not None else settings.OTKLIK_ASSIGNMENT_HOURS
+        due_at = add_working_hours(now, hours)
+    elif due_at <= now:
+        raise DomainError(_("The due time must be in the future."), field="due_at")
+
+    existing = {a.department_id: a for a in incident.assignments.filter(status__in=ASSIGNMENT_ACTIVE)}
+    for dept_id, assignment in existing.items():
+        if dept_id not in wanted:
+            _cancel_assignment(assignment, actor=actor, reason=_("The incident was routed again."))
+        elif assignment.role != wanted[dept_id]:
+            assignment.role = wanted[dept_id]
+            assignment.save(update_fields=["role", "updated_at"])
+
+    created: list[Assignment] = []
+    for dept in [lead, *co_list]:
+        if dept.pk in existing:
+            continue
+        assignment = Assignment.objects.create(
+            incident=incident,
+            department=dept,
+            role=wanted[dept.pk],
+            due_at=due_at,
+            request=request,
+            created_at=now,
+        )
+        created.append(assignment)
+
+    before = {
+        "status": incident.status,
+        "lead_department": incident.lead_department.name if incident.lead_department else None,
+    }
+    incident.lead_department = lead
+    incident.routing_rule = rule
+    if incident.status != S.ROUTED:
+        check_incident_transition(incident, S.ROUTED)
+    incident.status = S.ROUTED
+    incident.status_note = ""
+    incident.save(update_fields=["lead_department", "routing_rule", "status", "status_note", "updated_at"])
+    record_event(
+        incident,
+        EventVerb.ROUTED,
+        actor=actor,
+        before=before,
+        after={
+            "status": S.ROUTED,
+            "lead_department": lead.name,
+            "co_executors": [d.name for d in co_list],
+            "rule": rule.name if rule else None,
+            "due_at": due_at.isoformat(),
+        },
+    )
+    from otklik.notifications.services import notify_new_assignment
+
+    for assignment in created:
+        notify_new_assignment(assignment)
+    return created
+
+
+def _cancel_assignment(assignment: Assignment, *, actor: User | None, reason: str) -> None:
+    check_assignment_transition(assignment, A.CANCELLED)
+    assignment.status = A.CANCELLED
+    assignment.save(update_fields=["status", "updated_at"])
+    record_event(
+        assignment.incident,
+        EventVerb.ASSIGNMENT_CANCELLED,
+        actor=actor,
+        assignment=assignment,
+        after={"department": assignment.department.name},
+        message=reason,
+    )
+
+
+@transaction.atomic
+def do_cancel_assignment(assignment: Assignment, *, actor: User | None, reason: str) -> Assignment:
+    ensure_service(actor)
+    assignment = _lock_assignment(assignment)
+    _cancel_assignment(assignment, actor=actor, reason=reason)
+    _advance_if_information_complete(assignment.incident, actor=actor)
+    return assignment
+
+
+# --- the department's side ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def do_submit_information(
+    assignment: Assignment,
+    *,
+    actor: User | None,
+    text: str,
+    files: Sequence[UploadedFile] = (),
+) -> Assignment:
+    """The department sends the information the answer needs (text and attachments)."""
+    ensure_assignment_actor(actor, assignment)
+    assignment = _lock_assignment(assignment)
+    text = _require_text(text, "information", _("Write the information for the answer."))
+    check_assignment_transition(assignment, A.SUBMITTED)
+    assignment.status = A.SUBMITTED
+    assignment.information = text
+    assignment.submitted_by = actor
+    assignment.submitted_at = timezone.now()
+    assignment.save(update_fields=["status", "information", "submitted_by", "submitted_at", "updated_at"])
+    for f in files:
+        Attachment.objects.create(
+            assignment=assignment,
+            file=f,
+            name=f.name or "file",
+            content_type=getattr(f, "content_type", "") or "",
+            size=f.size or 0,
+            uploaded_by=actor,
+        )
+    record_event(
+        assignment.incident,
+        EventVerb.INFO_SUBMITTED,
+        actor=actor,
+        assignment=assignment,
+        after={"department": assignment.department.name, "attachments": len(files)},
+        message=text,
+    )
+    from otklik.notifications.services import notify_information_submitted
+
+    notify_information_submitted(assignment)
+    return assignment
+
+
+@transaction.atomic
+def do_decline(assignment: Assignment, *, actor: User | None, reason: str) -> Assignment:
+    """ "Not our competence": the assignment ends; a declined lead sends the incident back to triage."""
+    ensure_assignment_actor(actor, assignment)
+    assignment = _lock_assignment(assignment)
+    reason = _require_text(reason, "reason", _("Say why this is not your department's competence."))
+    check_assignment_transition(assignment, A.DECLINED)
+    assignment.status = A.DECLINED
+    assignment.decline_reason = reason
+    assignment.save(update_fields=["status", "decline_reason", "updated_at"])
+    incident = _lock_incident(assignment.incident)
+    record_event(
+        incident,
+        EventVerb.DECLINED,
+        actor=actor,
+        assignment=assignment,
+        after={"department": assignment.department.name},
+        message=reason,
+    )
+    from otklik.notifications.services import notify_declined
+
+    notify_declined(assignment)
+    if assignment.role == AssignmentRole.LEAD and incident.status in {S.ROUTED, S.ANSWERING}:
+        incident.lead_department = None
+        incident.save(update_fields=["lead_department", "updated_at"])
+        _set_status(incident, S.TRIAGE, actor=actor, note=reason)
+    else:
+        _advance_if_information_complete(incident, actor=actor)
+    return assignment
+
+
+# --- the service checks the information --------------------------------------------------------------------
+
+
+@transaction.atomic
+def do_accept_information(assignment: Assignment, *, actor: User | None) -> Assignment:
+    ensure_service(actor)
+    assignment = _lock_assignment(assignment)
+    check_assignment_transition(assignment, A.ACCEPTED)
+    assignment.status = A.ACCEPTED
+    assignment.accepted_at = timezone.now()
+    assignment.save(update_fields=["status", "accepted_at", "updated_at"])
+    record_event(
+        assignment.incident,
+        EventVerb.INFO_ACCEPTED,
+        actor=actor,
+        assignment=assignment,
+        after={"department": assignment.department.name},
+    )
+    _advance_if_information_complete(assignment.incident, actor=actor)
+    return assignment
+
+
+@transaction.atomic
+def do_return_for_rework(assignment: Assignment, *, actor: User | None, comment: str) -> Assignment:
+    """Return the department's information with a comment; the department is notified."""
+    ensure_service(actor)
+    assignment = _lock_assignment(assignment)
+    comment = _require_text(comment, "comment", _("Say what must be corrected."))
+    check_assignment_transition(assignment, A.REWORK)
+    assignment.status = A.REWORK
+    assignment.accepted_at = None
+    assignment.save(update_fields=["status", "accepted_at", "updated_at"])
+    ReworkComment.objects.create(assignment=assignment, author=actor, text=comment)
+    incident = _lock_incident(assignment.incident)
+    record_event(
+        incident,
+        EventVerb.INFO_REWORK,
+        actor=actor,
+        assignment=assignment,
+        after={"department": assignment.department.name},
+        message=comment,
+    )
+    if incident.status == S.ANSWERING:
+        _set_status(incident, S.ROUTED, actor=actor, note=comment)
+    from otklik.notifications.services import notify_rework
+
+    notify_rework(assignment, comment)
+    return assignment
+
+
+def _advance_if_information_complete(incident: Incident, *, actor: User | None) -> None:
+    """All active assignments accepted (and a lead among them) → the answer can be prepared."""
+    incident.refresh_from_db(fields=["status"])
+    if incident.status != S.ROUTED:
+        return
+    active = list(incident.assignments.filter(status__in=ASSIGNMENT_ACTIVE).values_list("status", "role"))
+    if (
+        active
+        and all(status == A.ACCEPTED for status, _role in active)
+        and any(role == AssignmentRole.LEAD for _status, role in active)
+    ):
+        _set_status(incident, S.ANSWERING, actor=actor, note=_("All requested information is accepted."))
+
+
+# --- ending, merging, reopening ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def do_mark_no_answer(incident: Incident, *, actor: User | None, reason: str, note: str = "") -> Incident:
+    """No answer is needed (insults, spam, closed profile, not municipal); open assignments are cancelled."""
+    ensure_service(actor)
+    if reason not in NoAnswerReason.values:
+        raise DomainError(_("Choose a reason why no answer is needed."), field="reason")
+    if reason == NoAnswerReason.OTHER and not note.strip():
+        raise DomainError(_("Describe the reason."), field="note")
+    incident = _lock_incident(incident)
+    check_incident_transition(incident, S.NO_ANSWER)
+    for assignment in incident.assignments.filter(status__in=ASSIGNMENT_ACTIVE).select_related("department"):
+        _cancel_assignment(assignment, actor=actor, reason=_("No answer is needed."))
+    incident.no_answer_reason = reason
+    _set_status(
+        incident,
+        S.NO_ANSWER,
+        actor=actor,
+        note=note or NoAnswerReason(reason).label,
+        extra_fields=["no_answer_reason"],
+        verb=EventVerb.NO_ANSWER,
+    )
+    return incident
+
+
+@transaction.atomic
+def do_restore(incident: Incident, *, actor: User | None, note: str) -> Incident:
+    """Bring an incident marked "no answer" back to triage."""
+    ensure_service(actor)
+    note = _require_text(note, "note", _("Say why the incident is returned to work."))
+    incident = _lock_incident(incident)
+    check_incident_transition(incident, S.TRIAGE)
+    if incident.status != S.NO_ANSWER:
+        raise IllegalTransition(_("Only an incident that needs no answer can be returned this way."))
+    incident.no_answer_reason = ""
+    _set_status(incident, S.TRIAGE, actor=actor, note=note, extra_fields=["no_answer_reason"], verb=EventVerb.RESTORED)
+    return incident
+
+
+@transaction.atomic
+def do_merge(incident: Incident, *, into: Incident, actor: User | None, note: str = "") -> Incident:
+    """Merge `incident` into `into`: its posts move there; it gets status `merged` and `merged_into`."""
+    ensure_service(actor)
+    if incident.pk == into.pk:
+        raise DomainError(_("An incident cannot be merged into itself."), field="into")
+    incident = _lock_incident(incident)
+    into = _lock_incident(into)
+    if into.status == S.MERGED:
+        raise DomainError(_("Incident #%(id)s is itself merged; choose the one it was merged into.") % {"id": into.pk})
+    check_incident_transition(incident, S.MERGED)
+    post_ids = list(incident.posts.values_list("pk", flat=True))
+    incident.posts.update(incident=into)
+    for assignment in incident.assignments.filter(status__in=ASSIGNMENT_ACTIVE).select_related("department"):
+        _cancel_assignment(assignment, actor=actor, reason=_("Merged into #%(id)s.") % {"id": into.pk})
+    incident.merged_into = into
+    _set_status(
+        incident,
+        S.MERGED,
+        actor=actor,
+        note=note,
+        extra_fields=["merged_into"],
+        verb=EventVerb.MERGED,
+        after_extra={"merged_into": into.pk, "post_ids": post_ids},
+    )
+    record_event(into, EventVerb.ABSORBED, actor=actor, after={"incident": incident.pk, "post_ids": post_ids})
+    return incident
+
+
+@transaction.atomic
+def do_split(incident: Incident, *, post_ids: Sequence[int], actor: User | None, note: str = "") -> Incident:
+    """Move some posts of `incident` to a new incident in triage (they are about another problem)."""
+    ensure_service(actor)
+    incident = _lock_incident(incident)
+    posts = incident.posts.filter(pk__in=post_ids)
+    found = set(posts.values_list("pk", flat=True))
+    if not found or found != set(post_ids):
+        raise DomainError(_("Choose posts of this incident to split off."), field="post_ids")
+    if incident.posts.exclude(pk__in=found).count() == 0:
+        raise DomainError(_("At least one post must stay in the incident."), field="post_ids")
+    new = create_incident(actor=actor)
+    posts.update(incident=new)
+    _set_status(new, S.TRIAGE, actor=actor, note=note)
+    record_event(incident, EventVerb.SPLIT, actor=actor, after={"incident": new.pk, "post_ids": sorted(found)})
+    return new
+
+
+@transaction.atomic
+def do_unmerge(incident: Incident, *, actor: User | None, note: str = "") -> Incident:
+    """Undo a merge: the posts that came from `incident` go back to it, and it returns to triage."""
+    ensure_service(actor)
+    incident = _lock_incident(incident)
+    if incident.status != S.MERGED or incident.merged_into_id is None:
+        raise IllegalTransition(_("Only a merged incident can be separated again."))
+    event = Event.objects.filter(incident=incident, verb=EventVerb.MERGED).order_by("-pk").first()
+    post_ids = (event.after.get("post_ids") if event else None) or []
+    from otklik.intake.models import Post
+
+    Post.objects.filter(pk__in=post_ids, incident_id=incident.merged_into_id).update(incident=incident)
+    target_id = incident.merged_into_id
+    incident.merged_into = None
+    _set_status(incident, S.TRIAGE, actor=actor, note=note, extra_fields=["merged_into"], verb=EventVerb.SPLIT)
+    record_event(Incident.objects.get(pk=target_id), EventVerb.SPLIT, actor=actor, after={"incident": incident.pk})
+    return incident
+
+
+@transaction.atomic
+def do_close(incident: Incident, *, actor: User | None, note: str = "") -> Incident:
+    ensure_service(actor)
+    incident = _lock_incident(incident)
+    incident.closed_at = timezone.now()
+    _set_status(incident, S.CLOSED, actor=actor, note=note, extra_fields=["closed_at"], verb=EventVerb.CLOSED)
+    return incident
+
+
+@transaction.atomic
+def do_reopen(incident: Incident, *, actor: User | None, reason: str, to: str = S.ROUTED) -> Incident:
+    """Reopen an answered or closed incident (the problem persists); it returns to `routed` or `answering`."""
+    ensure_service(actor)
+    reason = _require_text(reason, "reason", _("Say why the incident is reopened."))
+    if to not in {S.ROUTED, S.ANSWERING}:
+        raise DomainError(_("A reopened incident goes back to the departments or to answering."), field="to")
+    incident = _lock_incident(incident)
+    if incident.status not in REOPENABLE_STATUSES:
+        raise IllegalTransition(_("Only an answered or closed incident can be reopened."))
+    fields = ["closed_at"]
+    incident.closed_at = None
+    if to == S.ROUTED:
+        # The departments are asked again: accepted information goes back to work.
+        for assignment in incident.assignments.filter(status=A.ACCEPTED).select_related("department"):
+            assignment.status = A.REWORK
+            assignment.accepted_at = None
+            assignment.save(update_fields=["status", "accepted_at", "updated_at"])
+            ReworkComment.objects.create(assignment=assignment, author=actor, text=reason)
+            from otklik.notifications.services import notify_rework
+
+            notify_rework(assignment, reason)
+    _set_status(incident, to, actor=actor, note=reason, extra_fields=fields, verb=EventVerb.REOPENED)
+    return incident

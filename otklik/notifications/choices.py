@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class NotificationKind(models.TextChoices):
+    ASSIGNMENT_NEW = "assignment_new", _("New assignment")
+    ASSIGNMENT_REWORK = "assignment_rework", _("Information returned for rework")
+    ASSIGNMENT_DECLINED = "assignment_declined", _("Department declined an assignment")
+    INFO_SUBMITTED = "info_submitted", _("Department sent information")
+    ANSWER_APPROVAL = "answer_approval", _("Answer waits for approval")
+    GENERIC = "generic", _("Notice")
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("No address")

@@ -1,0 +1,144 @@
+"""Notifications: in the app at once, by e-mail from a Celery task after commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from otklik.accounts.choices import DEPARTMENT_ROLES, Role
+from otklik.notifications.choices import NotificationKind
+from otklik.notifications.models import Notification
+
+if TYPE_CHECKING:
+    from otklik.accounts.models import User
+    from otklik.answers.models import Answer
+    from otklik.cases.models import Assignment
+    from otklik.org.models import Department
+
+
+def department_recipients(department: Department) -> list[User]:
+    from otklik.accounts.models import User
+
+    return list(User.objects.filter(department=department, role__in=DEPARTMENT_ROLES, is_active=True))
+
+
+def service_recipients(roles: Iterable[str] = (Role.OPERATOR, Role.HEAD)) -> list[User]:
+    from otklik.accounts.models import User
+
+    return list(User.objects.filter(role__in=list(roles), is_active=True))
+
+
+def do_notify(
+    recipients: Iterable[User],
+    *,
+    kind: str,
+    title: str,
+    body: str = "",
+    url: str = "",
+    dedup_key: str,
+    incident_id: int | None = None,
+    assignment_id: int | None = None,
+) -> list[Notification]:
+    """Create one notification per recipient (idempotent by `dedup_key`) and e-mail each after commit."""
+    from otklik.notifications.tasks import send_notification_email
+
+    created: list[Notification] = []
+    for user in recipients:
+        try:
+            with transaction.atomic():
+                notification = Notification.objects.create(
+                    recipient=user,
+                    kind=kind,
+                    title=title[:255],
+                    body=body,
+                    url=url,
+                    dedup_key=dedup_key,
+                    incident_id=incident_id,
+                    assignment_id=assignment_id,
+                )
+        except IntegrityError:
+            continue  # this event already notified this person
+        created.append(notification)
+        send_notification_email.delay_on_commit(notification.pk)
+    return created
+
+
+def _assignment_url(assignment: Assignment) -> str:
+    return f"/assignments/{assignment.pk}/"
+
+
+def notify_new_assignment(assignment: Assignment) -> list[Notification]:
+    incident = assignment.incident
+    return do_notify(
+        department_recipients(assignment.department),
+        kind=NotificationKind.ASSIGNMENT_NEW,
+        title=_("New assignment on incident #%(id)s") % {"id": incident.pk},
+        body=_("The feedback service asks for information for an answer to a citizen. Due: %(due)s.")
+        % {"due": assignment.due_at.isoformat() if assignment.due_at else "—"},
+        url=_assignment_url(assignment),
+        dedup_key=f"assignment-new:{assignment.pk}",
+        incident_id=incident.pk,
+        assignment_id=assignment.pk,
+    )
+
+
+def notify_rework(assignment: Assignment, comment: str) -> list[Notification]:
+    count = assignment.rework_comments.count()
+    return do_notify(
+        department_recipients(assignment.department),
+        kind=NotificationKind.ASSIGNMENT_REWORK,
+        title=_("Information on incident #%(id)s returned for rework") % {"id": assignment.incident_id},
+        body=comment,
+        url=_assignment_url(assignment),
+        dedup_key=f"assignment-rework:{assignment.pk}:{count}",
+        incident_id=assignment.incident_id,
+        assignment_id=assignment.pk,
+    )
+
+
+def _incident_watchers(assignment: Assignment) -> list[User]:
+    owner = assignment.incident.owner
+    return [owner] if owner is not None else service_recipients((Role.OPERATOR,))
+
+
+def notify_information_submitted(assignment: Assignment) -> list[Notification]:
+    return do_notify(
+        _incident_watchers(assignment),
+        kind=NotificationKind.INFO_SUBMITTED,
+        title=_("%(dept)s sent information on incident #%(id)s")
+        % {"dept": assignment.department, "id": assignment.incident_id},
+        body=assignment.information,
+        url=f"/incidents/{assignment.incident_id}/",
+        dedup_key=f"info-submitted:{assignment.pk}:{assignment.submitted_at}",
+        incident_id=assignment.incident_id,
+        assignment_id=assignment.pk,
+    )
+
+
+def notify_declined(assignment: Assignment) -> list[Notification]:
+    return do_notify(
+        _incident_watchers(assignment),
+        kind=NotificationKind.ASSIGNMENT_DECLINED,
+        title=_("%(dept)s declined incident #%(id)s: not its competence")
+        % {"dept": assignment.department, "id": assignment.incident_id},
+        body=assignment.decline_reason,
+        url=f"/incidents/{assignment.incident_id}/",
+        dedup_key=f"declined:{assignment.pk}",
+        incident_id=assignment.incident_id,
+        assignment_id=assignment.pk,
+    )
+
+
+def notify_answer_for_approval(answer: Answer) -> list[Notification]:
+    return do_notify(
+        service_recipients((Role.HEAD,)),
+        kind=NotificationKind.ANSWER_APPROVAL,
+        title=_("Answer on incident #%(id)s waits for approval") % {"id": answer.incident_id},
+        body=answer.text,
+        url=f"/incidents/{answer.incident_id}/",
+        dedup_key=f"answer-approval:{answer.pk}:{answer.updated_at.isoformat()}",
+        incident_id=answer.incident_id,
+    )

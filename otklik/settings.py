@@ -1,0 +1,254 @@
+"""Otklik settings: one module, driven by environment variables (OTKLIK_*).
+
+SQLite (embedded) is the default; OTKLIK_DB=postgres switches to PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from celery.schedules import crontab
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("OTKLIK_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("OTKLIK_DEBUG", False)
+# The embedded demo runs without a configured secret; production must set one.
+SECRET_KEY = env_str("OTKLIK_SECRET_KEY", "otklik-embedded-demo-key-change-me-in-production-0123456789")
+ALLOWED_HOSTS = env_list("OTKLIK_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = env_list("OTKLIK_CSRF_TRUSTED_ORIGINS")
+SITE_URL = env_str("OTKLIK_SITE_URL", "http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "rest_framework",
+    "knox",
+    "drf_spectacular",
+    "otklik.core",
+    "otklik.accounts",
+    "otklik.org",
+    "otklik.intake",
+    "otklik.nlp",
+    "otklik.cases",
+    "otklik.answers",
+    "otklik.notifications",
+    "otklik.ops",
+    "otklik.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "otklik.urls"
+WSGI_APPLICATION = "otklik.wsgi.application"
+# API paths work with and without a trailing slash through the URL patterns themselves: no redirects.
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------------------
+OTKLIK_DB = env_str("OTKLIK_DB", "sqlite")
+if OTKLIK_DB == "postgres":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": env_str("OTKLIK_DB_NAME", "otklik"),
+            "USER": env_str("OTKLIK_DB_USER", "postgres"),
+            "PASSWORD": env_str("OTKLIK_DB_PASSWORD", ""),
+            "HOST": env_str("OTKLIK_DB_HOST", "127.0.0.1"),
+            "PORT": env_str("OTKLIK_DB_PORT", "5432"),
+            "CONN_MAX_AGE": env_int("OTKLIK_DB_CONN_MAX_AGE", 60),
+            "CONN_HEALTH_CHECKS": True,
+            "TEST": {"NAME": env_str("OTKLIK_TEST_DB_NAME", "test_otklik")},
+        }
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env_str("OTKLIK_DB_NAME", str(VAR_DIR / "otklik.sqlite3")),
+            "OPTIONS": {
+                # Web, worker and beat share one file: WAL lets readers work beside a writer, IMMEDIATE takes
+                # the write lock at BEGIN (no lock upgrade deadlock), and the timeout waits instead of failing.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA busy_timeout=30000;"
+                    "PRAGMA foreign_keys=ON;"
+                ),
+            },
+            # A file (not :memory:) so that a Celery worker started by an integration test sees the same data.
+            "TEST": {"NAME": env_str("OTKLIK_TEST_DB_NAME", str(VAR_DIR / "test-otklik.sqlite3"))},
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "/admin/login/"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+# --- Language, time ---------------------------------------------------------------------------------------
+LANGUAGE_CODE = "ru"
+LANGUAGES = [("ru", _("Russian")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = env_str("OTKLIK_TIME_ZONE", "Asia/Yekaterinburg")
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env_str("OTKLIK_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env_str("OTKLIK_MEDIA_ROOT", str(VAR_DIR / "media")))
+
+# --- E-mail -----------------------------------------------------------------------------------------------
+EMAIL_BACKEND = env_str("OTKLIK_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("OTKLIK_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("OTKLIK_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("OTKLIK_EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("OTKLIK_EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("OTKLIK_EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("OTKLIK_DEFAULT_FROM_EMAIL", "otklik@localhost")
+
+# --- REST API ---------------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "otklik.api.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "otklik.api.pagination.Pagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "otklik.api.errors.exception_handler",
+}
+REST_KNOX = {
+    "TOKEN_TTL": None,  # revoked explicitly, not by age
+    "AUTH_HEADER_PREFIX": "Token",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Otklik API",
+    "DESCRIPTION": "Integration API of Otklik: posts in, incidents out.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Celery -----------------------------------------------------------------------------------------------
+CELERY_BROKER_URL = env_str("OTKLIK_BROKER_URL", f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}")
+CELERY_RESULT_BACKEND = env_str("OTKLIK_RESULT_BACKEND", f"db+sqlite:///{VAR_DIR / 'celery-results.sqlite3'}")
+CELERY_TASK_ALWAYS_EAGER = env_bool("OTKLIK_CELERY_EAGER", False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_RESULT_EXPIRES = timedelta(days=1)
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+HEARTBEAT_INTERVAL_SECONDS = env_int("OTKLIK_HEARTBEAT_INTERVAL", 30)
+# A worker heartbeat older than this makes /healthz answer 503.
+HEARTBEAT_MAX_AGE_SECONDS = env_int("OTKLIK_HEARTBEAT_MAX_AGE", 120)
+CELERY_BEAT_SCHEDULE = {
+    "heartbeat": {
+        "task": "otklik.ops.tasks.heartbeat",
+        "schedule": timedelta(seconds=HEARTBEAT_INTERVAL_SECONDS),
+        "options": {"expires": HEARTBEAT_INTERVAL_SECONDS},
+    },
+    "sweep-unanalyzed-posts": {
+        "task": "otklik.intake.tasks.sweep_unanalyzed_posts",
+        "schedule": timedelta(minutes=5),
+    },
+    "purge-task-runs": {
+        "task": "otklik.ops.tasks.purge_task_runs",
+        "schedule": crontab(hour=3, minute=15),
+    },
+}
+
+# --- Otklik -----------------------------------------------------------------------------------------------
+OTKLIK_CITY_NAME = env_str("OTKLIK_CITY_NAME", "Нижневартовск")
+# The topic classifier, behind one interface (otklik.nlp.base.Classifier); the NLP issue swaps it here.
+OTKLIK_CLASSIFIER = env_str("OTKLIK_CLASSIFIER", "otklik.nlp.keywords.KeywordClassifier")
+# Below this confidence an incident goes to triage instead of being routed automatically.
+OTKLIK_CLASSIFIER_THRESHOLD = env_float("OTKLIK_CLASSIFIER_THRESHOLD", 0.35)
+# Default working-hour deadlines (DOMAIN.md): department information, answer (normal / priority).
+OTKLIK_ASSIGNMENT_HOURS = env_float("OTKLIK_ASSIGNMENT_HOURS", 8)
+OTKLIK_ANSWER_HOURS = env_float("OTKLIK_ANSWER_HOURS", 9)
+OTKLIK_ANSWER_HOURS_PRIORITY = env_float("OTKLIK_ANSWER_HOURS_PRIORITY", 4)
+OTKLIK_DEMO_PASSWORD = env_str("OTKLIK_DEMO_PASSWORD", "otklik-demo")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("OTKLIK_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+if env_bool("OTKLIK_FAST_TESTS", False):
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
