@@ -163,12 +163,17 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("OTKLIK_MEDIA_ROOT", str(VAR_DIR / "media")))
 
 # --- E-mail -----------------------------------------------------------------------------------------------
-EMAIL_BACKEND = env_str("OTKLIK_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-EMAIL_HOST = env_str("OTKLIK_EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("OTKLIK_EMAIL_PORT", 25)
-EMAIL_HOST_USER = env_str("OTKLIK_EMAIL_HOST_USER")
-EMAIL_HOST_PASSWORD = env_str("OTKLIK_EMAIL_HOST_PASSWORD")
-EMAIL_USE_TLS = env_bool("OTKLIK_EMAIL_USE_TLS", False)
+_EMAIL_BACKEND = env_str("OTKLIK_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+_EMAIL_OPTIONS: dict[str, object] = {}
+if _EMAIL_BACKEND.endswith("smtp.EmailBackend"):
+    _EMAIL_OPTIONS = {
+        "host": env_str("OTKLIK_EMAIL_HOST", "localhost"),
+        "port": env_int("OTKLIK_EMAIL_PORT", 25),
+        "username": env_str("OTKLIK_EMAIL_HOST_USER"),
+        "password": env_str("OTKLIK_EMAIL_HOST_PASSWORD"),
+        "use_tls": env_bool("OTKLIK_EMAIL_USE_TLS", False),
+    }
+MAILERS = {"default": {"BACKEND": _EMAIL_BACKEND, "OPTIONS": _EMAIL_OPTIONS}}
 DEFAULT_FROM_EMAIL = env_str("OTKLIK_DEFAULT_FROM_EMAIL", "otklik@localhost")
 
 # --- REST API ---------------------------------------------------------------------------------------------
