@@ -87,6 +87,7 @@ class EventVerb(models.TextChoices):
     TAKEN = "taken", _("Taken by an operator")
     ROUTED = "routed", _("Routed to departments")
     ASSIGNMENT_CANCELLED = "assignment_cancelled", _("Assignment cancelled")
+    REASSIGNED = "reassigned", _("Assignment given to an executor")
     INFO_SUBMITTED = "info_submitted", _("Department sent information")
     INFO_ACCEPTED = "info_accepted", _("Information accepted")
     INFO_REWORK = "info_rework", _("Information returned for rework")

@@ -28,7 +28,7 @@ from otklik.cases.choices import (
     NoAnswerReason,
 )
 from otklik.cases.models import Assignment, Attachment, Event, Incident, ReworkComment
-from otklik.core.errors import DomainError, IllegalTransition
+from otklik.core.errors import DomainError, IllegalTransition, NotAllowed
 from otklik.core.permissions import ensure_assignment_actor, ensure_service
 from otklik.core.worktime import add_working_hours
 
@@ -336,6 +336,41 @@ def do_cancel_assignment(assignment: Assignment, *, actor: User | None, reason: 
 
 
 # --- the department's side ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def do_assign_executor(assignment: Assignment, *, actor: User | None, assignee: User | None) -> Assignment:
+    """A department head (or the service) gives the assignment to one executor of the department, or to all."""
+    from otklik.accounts.choices import DEPARTMENT_ROLES, Role
+
+    is_head_of_department = actor is not None and (
+        actor.role == Role.DEPT_HEAD and actor.department_id == assignment.department_id
+    )
+    if actor is not None and not actor.is_service and not is_head_of_department:
+        raise NotAllowed(_("Only the head of the department can reassign its assignments."))
+    if assignee is not None and (
+        assignee.department_id != assignment.department_id or assignee.role not in DEPARTMENT_ROLES
+    ):
+        raise DomainError(_("The executor must belong to the assignment's department."), field="assignee")
+    assignment = _lock_assignment(assignment)
+    if assignment.status not in ASSIGNMENT_ACTIVE:
+        raise IllegalTransition(_("A finished assignment cannot be reassigned."))
+    before = assignment.assignee.username if assignment.assignee else None
+    assignment.assignee = assignee
+    assignment.save(update_fields=["assignee", "updated_at"])
+    record_event(
+        assignment.incident,
+        EventVerb.REASSIGNED,
+        actor=actor,
+        assignment=assignment,
+        before={"assignee": before},
+        after={"assignee": assignee.username if assignee else None},
+    )
+    if assignee is not None:
+        from otklik.notifications.services import notify_assigned_to_executor
+
+        notify_assigned_to_executor(assignment)
+    return assignment
 
 
 @transaction.atomic

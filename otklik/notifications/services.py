@@ -142,3 +142,18 @@ def notify_answer_for_approval(answer: Answer) -> list[Notification]:
         dedup_key=f"answer-approval:{answer.pk}:{answer.updated_at.isoformat()}",
         incident_id=answer.incident_id,
     )
+
+
+def notify_assigned_to_executor(assignment: Assignment) -> list[Notification]:
+    if assignment.assignee is None:
+        return []
+    return do_notify(
+        [assignment.assignee],
+        kind=NotificationKind.ASSIGNMENT_NEW,
+        title=_("You are assigned incident #%(id)s") % {"id": assignment.incident_id},
+        body=assignment.request,
+        url=_assignment_url(assignment),
+        dedup_key=f"assignment-assignee:{assignment.pk}:{assignment.assignee_id}:{assignment.updated_at}",
+        incident_id=assignment.incident_id,
+        assignment_id=assignment.pk,
+    )

@@ -330,3 +330,23 @@ def test_the_director_only_reads(director):
         do_take(incident, actor=director)
     with pytest.raises(NotAllowed):
         do_send_to_triage(incident, actor=director)
+
+
+def test_a_department_head_gives_an_assignment_to_one_executor(routed, dept_head, executor, executor_other):
+    from otklik.cases.services import do_assign_executor
+    from tests.factories import make_user
+
+    colleague = make_user("colleague", role="executor", department=executor.department)
+    lead = lead_of(routed)
+    with pytest.raises(NotAllowed):
+        do_assign_executor(lead, actor=executor, assignee=colleague)
+    with pytest.raises(DomainError):
+        do_assign_executor(lead, actor=dept_head, assignee=executor_other)
+    do_assign_executor(lead, actor=dept_head, assignee=colleague)
+    lead.refresh_from_db()
+    assert lead.assignee == colleague
+    # Now only the chosen executor (and the head) may answer it.
+    with pytest.raises(NotAllowed):
+        do_submit_information(lead, actor=executor, text="Ответ")
+    do_submit_information(lead, actor=colleague, text="Ответ")
+    assert colleague.notifications.filter(assignment=lead).exists()

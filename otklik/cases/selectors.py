@@ -1,0 +1,117 @@
+"""Read side of the lifecycle: who sees which incidents and assignments, and querysets shaped for display.
+
+Visibility (issue 2, "object-level permissions everywhere"):
+- the service (operators, the head, admins) and the director see everything;
+- an executor or a department head sees the incidents his department has an assignment on (a cancelled one no
+  longer counts), and only his department's assignments;
+- anyone else sees nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from otklik.cases.choices import AssignmentStatus
+from otklik.cases.models import Assignment, Attachment, Incident
+
+if TYPE_CHECKING:
+    from otklik.accounts.models import User
+
+
+def _department_assignments(department_id: int) -> QuerySet[Assignment]:
+    return Assignment.objects.filter(department_id=department_id).exclude(status=AssignmentStatus.CANCELLED)
+
+
+def visible_incidents(user: User) -> QuerySet[Incident]:
+    """Incidents `user` may see (not yet prefetched; see `incidents_for_display`)."""
+    if not user.is_authenticated or not user.is_active:
+        return Incident.objects.none()
+    if user.can_read_all:
+        return Incident.objects.all()
+    if user.is_department_user and user.department_id is not None:
+        return Incident.objects.filter(
+            Exists(_department_assignments(user.department_id).filter(incident=OuterRef("pk")))
+        )
+    return Incident.objects.none()
+
+
+def visible_assignments(user: User) -> QuerySet[Assignment]:
+    if not user.is_authenticated or not user.is_active:
+        return Assignment.objects.none()
+    if user.can_read_all:
+        return Assignment.objects.all()
+    if user.is_department_user and user.department_id is not None:
+        return _department_assignments(user.department_id)
+    return Assignment.objects.none()
+
+
+def visible_attachments(user: User) -> QuerySet[Attachment]:
+    return Attachment.objects.filter(assignment__in=visible_assignments(user))
+
+
+def assignments_for_display(user: User) -> QuerySet[Assignment]:
+    """Visible assignments with their department and attachments loaded in a fixed number of queries."""
+    return (
+        visible_assignments(user)
+        .select_related("department")
+        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("created_at", "id")))
+        .order_by("created_at", "id")
+    )
+
+
+def incidents_for_display(user: User) -> QuerySet[Incident]:
+    """Visible incidents with everything the API shows loaded in a fixed number of queries (no N+1).
+
+    A department user sees only his department's assignments inside an incident.
+    """
+    from otklik.answers.models import Answer
+    from otklik.intake.models import Post
+
+    return (
+        visible_incidents(user)
+        .select_related("topic", "group", "lead_department", "owner")
+        .prefetch_related(
+            Prefetch("posts", queryset=Post.objects.select_related("source").order_by("posted_at", "id")),
+            Prefetch("assignments", queryset=assignments_for_display(user)),
+            Prefetch("answers", queryset=Answer.objects.order_by("created_at", "id")),
+        )
+    )
+
+
+def incidents_of_department(queryset: QuerySet[Incident], department_id: int) -> QuerySet[Incident]:
+    """Incidents the department leads or has an assignment on (a cancelled one no longer counts)."""
+    return queryset.filter(
+        Q(lead_department_id=department_id)
+        | Exists(_department_assignments(department_id).filter(incident=OuterRef("pk")))
+    )
+
+
+def search_incidents(queryset: QuerySet[Incident], q: str, *, full_text: bool) -> QuerySet[Incident]:
+    """Text search over the posts' text and the address; `#123` or `123` also finds the incident by id.
+
+    On PostgreSQL (`full_text=True`) a Russian full-text match (word forms: «ямы» finds «яма») is added to the
+    plain substring match, which stays for parts of words, house numbers and names.
+    """
+    from otklik.intake.models import Post
+
+    q = q.strip()
+    if not q:
+        return queryset
+    condition = Q(address__icontains=q) | Q(
+        pk__in=Post.objects.filter(text__icontains=q, incident__isnull=False).values("incident_id")
+    )
+    if full_text:
+        from django.contrib.postgres.search import SearchQuery, SearchVector
+
+        matched = (
+            Post.objects.annotate(search=SearchVector("text", config="russian"))
+            .filter(search=SearchQuery(q, config="russian", search_type="websearch"), incident__isnull=False)
+            .values("incident_id")
+        )
+        condition |= Q(pk__in=matched)
+    number = q.removeprefix("#").strip()
+    if number.isdigit() and len(number) < 19:
+        condition |= Q(pk=int(number))
+    return queryset.filter(condition)
