@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from celery import shared_task
+from otklik.ops.recording import recorded_task
 
 
-@shared_task(bind=True, acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@recorded_task(bind=True, max_retries=5)
 def analyze_post(self, post_id: int) -> str:  # type: ignore[no-untyped-def]
     """Classify the post's incident and route it (idempotent: an analysed post is skipped)."""
     from otklik.nlp.pipeline import analyze_post as run
@@ -11,7 +11,7 @@ def analyze_post(self, post_id: int) -> str:  # type: ignore[no-untyped-def]
     return run(post_id)
 
 
-@shared_task
+@recorded_task(periodic=True)
 def sweep_unanalyzed_posts() -> int:
     """Re-enqueue posts whose analysis never ran (a lost message, a worker that was down)."""
     from otklik.nlp.pipeline import sweep_unanalyzed

@@ -15,6 +15,8 @@ class NotificationKind(models.TextChoices):
 
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", _("Waiting")
+    # Claimed by one delivery (otklik.notifications.email): the mail is being handed to the server.
+    SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
     SKIPPED = "skipped", _("No address")

@@ -1,35 +1,111 @@
-"""E-mail delivery of notifications: claims the row first, so a redelivered task never sends twice."""
+"""E-mail delivery of notifications: one claim per row, so a redelivered task does not send twice.
+
+Delivery is at least once, not exactly once. The row is claimed (`pending` → `sending`) before the mail goes to
+the server and marked `sent` after; if the worker dies between the two, the claim's lease runs out and a
+redelivery sends again. We accept a rare duplicate rather than risk a department never hearing of an assignment.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db.models import Q
 from django.utils import timezone
 
 from otklik.notifications.choices import DeliveryStatus
 from otklik.notifications.models import Notification
 
+#: Errors of the mail server or the network, worth another attempt (smtplib's errors are OSErrors).
+TRANSIENT_MAIL_ERRORS: tuple[type[Exception], ...] = (OSError,)
+#: How long a claim protects a delivery in progress. Far above any SMTP timeout: a claim this old belongs to a
+#: delivery that died.
+SENDING_LEASE = dt.timedelta(minutes=10)
+_ERROR_MAX = 2000
 
-def deliver(notification_id: int) -> str:
+
+class DeliveryBusy(Exception):
+    """Another delivery holds a fresh claim on this notification; try again after the lease."""
+
+
+def _claimable(now: dt.datetime) -> Q:
+    stale_claim = Q(email_status=DeliveryStatus.SENDING) & (
+        Q(emailed_at__lt=now - SENDING_LEASE) | Q(emailed_at__isnull=True)
+    )
+    return Q(email_status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED]) | stale_claim
+
+
+def deliver(notification_id: int, *, final_attempt: bool = True) -> str:
+    """Send the notification's e-mail; returns the resulting e-mail status (or `missing`).
+
+    1. A missing, sent or skipped notification: nothing to do. A recipient without an address or no longer
+       active: `skipped`.
+    2. Claim the row with a conditional UPDATE to `sending` (from `pending`, `failed`, or a `sending` whose lease
+       ran out). A fresh claim held by another delivery raises `DeliveryBusy`.
+    3. Send, then mark `sent` (`emailed_at` = the time of sending; during a claim it holds the claim's time).
+    4. On an error: store it; the row goes back to `pending` when the error is transient and another attempt
+       will follow (`final_attempt=False`), else to `failed`; re-raise.
+    """
     notification = Notification.objects.select_related("recipient").filter(pk=notification_id).first()
     if notification is None:
         return "missing"
     if notification.email_status in {DeliveryStatus.SENT, DeliveryStatus.SKIPPED}:
         return notification.email_status
-    address = notification.recipient.email
-    if not address:
-        Notification.objects.filter(pk=notification_id, email_status=DeliveryStatus.PENDING).update(
-            email_status=DeliveryStatus.SKIPPED
-        )
+    now = timezone.now()
+    rows = Notification.objects.filter(_claimable(now), pk=notification_id)
+    recipient = notification.recipient
+    if not recipient.email or not recipient.is_active:
+        rows.update(email_status=DeliveryStatus.SKIPPED)
         return DeliveryStatus.SKIPPED
+    if not rows.update(email_status=DeliveryStatus.SENDING, emailed_at=now):
+        status = Notification.objects.filter(pk=notification_id).values_list("email_status", flat=True).first()
+        if status == DeliveryStatus.SENDING:
+            raise DeliveryBusy(f"notification {notification_id} is being sent by another delivery")
+        return status or "missing"
+
+    claimed = Notification.objects.filter(pk=notification_id, email_status=DeliveryStatus.SENDING)
     link = f"{settings.SITE_URL}{notification.url}" if notification.url else ""
     body = "\n\n".join(part for part in (notification.body, link) if part)
+    subject = " ".join(notification.title.split())  # a line break in a subject is refused by Django
     try:
-        send_mail(notification.title, body, settings.DEFAULT_FROM_EMAIL, [address])
-    except OSError as exc:
-        Notification.objects.filter(pk=notification_id).update(email_status=DeliveryStatus.FAILED, email_error=str(exc))
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient.email])
+    except Exception as exc:
+        retry = isinstance(exc, TRANSIENT_MAIL_ERRORS) and not final_attempt
+        claimed.update(
+            email_status=DeliveryStatus.PENDING if retry else DeliveryStatus.FAILED,
+            email_error=f"{type(exc).__name__}: {exc}"[:_ERROR_MAX],
+        )
         raise
-    Notification.objects.filter(pk=notification_id).exclude(email_status=DeliveryStatus.SENT).update(
-        email_status=DeliveryStatus.SENT, emailed_at=timezone.now(), email_error=""
-    )
+    claimed.update(email_status=DeliveryStatus.SENT, emailed_at=timezone.now(), email_error="")
     return DeliveryStatus.SENT
+
+
+def do_resend_failed(notification_ids: Iterable[int]) -> int:
+    """Put failed e-mails back to `pending` and send them again (the admin's action); returns how many."""
+    from otklik.notifications.tasks import send_notification_email
+
+    ids = list(
+        Notification.objects.filter(pk__in=list(notification_ids), email_status=DeliveryStatus.FAILED).values_list(
+            "pk", flat=True
+        )
+    )
+    count = 0
+    for pk in ids:
+        if Notification.objects.filter(pk=pk, email_status=DeliveryStatus.FAILED).update(
+            email_status=DeliveryStatus.PENDING
+        ):
+            send_notification_email.delay_on_commit(pk)
+            count += 1
+    return count
+
+
+def unsent_ids(*, older_than: dt.timedelta, limit: int = 500) -> list[int]:
+    """Notifications whose e-mail was never attempted although created `older_than` ago (a lost message)."""
+    cutoff = timezone.now() - older_than
+    return list(
+        Notification.objects.filter(email_status=DeliveryStatus.PENDING, emailed_at__isnull=True, created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )

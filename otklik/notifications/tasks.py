@@ -1,18 +1,36 @@
+"""E-mail of notifications, from the worker. The in-app notification exists before these run."""
+
 from __future__ import annotations
 
-from celery import shared_task
+import datetime as dt
+from typing import Any
+
+from django.db import InterfaceError, OperationalError
+
+from otklik.notifications.email import TRANSIENT_MAIL_ERRORS, DeliveryBusy, deliver, unsent_ids
+from otklik.ops.recording import recorded_task
+
+#: A notification whose e-mail was never attempted this long after its creation lost its message.
+UNSENT_AFTER = dt.timedelta(minutes=10)
 
 
-@shared_task(
+@recorded_task(
     bind=True,
-    acks_late=True,
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    retry_backoff_max=600,
+    transient=(*TRANSIENT_MAIL_ERRORS, OperationalError, InterfaceError, DeliveryBusy),
     max_retries=8,
+    retry_backoff=30,
+    retry_backoff_max=1800,
     rate_limit="60/m",
 )
-def send_notification_email(self, notification_id: int) -> str:  # type: ignore[no-untyped-def]
-    from otklik.notifications.email import deliver
+def send_notification_email(self: Any, notification_id: int) -> str:
+    """Send one notification's e-mail (at least once; see otklik.notifications.email). Retried with back-off."""
+    return deliver(notification_id, final_attempt=self.is_last_attempt())
 
-    return deliver(notification_id)
+
+@recorded_task(periodic=True)
+def sweep_unsent_emails() -> int:
+    """Send again the e-mails whose task never ran (the broker was down at commit, a message was lost)."""
+    ids = unsent_ids(older_than=UNSENT_AFTER)
+    for pk in ids:
+        send_notification_email.delay(pk)
+    return len(ids)
