@@ -1,11 +1,146 @@
-"""Analysis of an incoming post (placeholder until the classifier lands)."""
+"""Analysis of an incoming post: topic, place, routing. Run by the worker (otklik.intake.tasks.analyze_post).
+
+Idempotent: a post is claimed with a conditional UPDATE (`pending` → `done`) inside the transaction that does the
+work, so a second run (a redelivery, the sweep, a concurrent worker) finds nothing to claim and does nothing, and a
+run that dies before commit leaves the post `pending` for the sweep.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from otklik.cases.choices import IncidentStatus
+from otklik.cases.models import Incident
+from otklik.cases.services import do_classify, do_route, do_send_to_triage, do_update_incident
+from otklik.intake.choices import AnalysisStatus
+from otklik.intake.models import Post
+from otklik.nlp.base import Classification, get_classifier
+from otklik.org.models import Topic, TopicGroup
+from otklik.org.routing import TextMatcher, find_territories, suggest_route
+
+log = logging.getLogger(__name__)
+
+# A pending post older than this is taken as lost (the task never ran) and enqueued again.
+STALE_AFTER = dt.timedelta(minutes=2)
+SWEEP_BATCH = 500
+
 
 def analyze_post(post_id: int) -> str:
-    return "skipped"
+    """Analyse one post; returns what happened: routed, triage, analysed, skipped or failed.
+
+    1. Claim the post: `pending` → `done` in the transaction of the work (nothing to claim → "skipped").
+    2. A post attached to an incident that is no longer `new` is only marked analysed: no re-routing.
+    3. Topic: the sender's topic (confidence 1.0), else the classifier's on the texts of the incident's posts.
+    4. Classify the incident; name its territory when the text names one.
+    5. Confident and a rule applies → route by the rule; otherwise → triage with the reason in the note.
+    An error rolls the work back and marks the post `failed` (no retry loop); a database that is momentarily
+    unavailable is raised for the task's retry, the post staying `pending`.
+    """
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            claimed = Post.objects.filter(pk=post_id, analysis_status=AnalysisStatus.PENDING).update(
+                analysis_status=AnalysisStatus.DONE, analyzed_at=now
+            )
+            if not claimed:
+                return "skipped"
+            post = Post.objects.select_related("incident", "topic_hint__group").get(pk=post_id)
+            return _analyze(post)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception:
+        log.exception("analysis of post %s failed", post_id)
+        Post.objects.filter(pk=post_id, analysis_status=AnalysisStatus.PENDING).update(
+            analysis_status=AnalysisStatus.FAILED, analyzed_at=timezone.now()
+        )
+        return "failed"
 
 
-def sweep_unanalyzed() -> int:
-    return 0
+def _analyze(post: Post) -> str:
+    incident = post.incident
+    if incident is None or incident.status != IncidentStatus.NEW:
+        return "analysed"
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    if incident.status != IncidentStatus.NEW:
+        return "analysed"
+    text = _incident_text(incident)
+
+    topic, group, confidence = _topic_for(incident, text)
+    if topic is None and group is None:
+        do_send_to_triage(incident, actor=None, note=_("The classifier found no topic in the text."))
+        return "triage"
+    incident = do_classify(incident, topic=topic, group=group, confidence=confidence, actor=None)
+
+    matcher = TextMatcher(text)
+    if incident.territory_id is None:
+        territories = find_territories(text, matcher)
+        if territories:
+            incident = do_update_incident(incident, actor=None, territory=territories[0])
+
+    threshold = settings.OTKLIK_CLASSIFIER_THRESHOLD
+    if confidence < threshold:
+        note = _("Low classification confidence (%(confidence).2f < %(threshold).2f): choose the topic.") % {
+            "confidence": confidence,
+            "threshold": threshold,
+        }
+        do_send_to_triage(incident, actor=None, note=note)
+        return "triage"
+    suggestion = suggest_route(incident, text)
+    if suggestion is None:
+        what = topic.name if topic is not None else group.name if group is not None else ""
+        note = _("No routing rule applies to «%(what)s»: choose the department.") % {"what": what}
+        do_send_to_triage(incident, actor=None, note=note)
+        return "triage"
+    do_route(
+        incident,
+        actor=None,
+        lead=suggestion.lead,
+        co_executors=suggestion.co_executors,
+        due_hours=suggestion.due_hours,
+        rule=suggestion.rule,
+    )
+    return "routed"
+
+
+def _incident_text(incident: Incident) -> str:
+    texts = incident.posts.order_by("posted_at", "pk").values_list("text", flat=True)
+    return "\n".join(texts)
+
+
+def _topic_for(incident: Incident, text: str) -> tuple[Topic | None, TopicGroup | None, float]:
+    """The sender's topic (any post of the incident) wins; else the classifier's, mapped to the DB rows."""
+    hinted = (
+        Post.objects.filter(incident=incident, topic_hint__isnull=False)
+        .select_related("topic_hint__group")
+        .order_by("posted_at", "pk")
+        .first()
+    )
+    if hinted is not None and hinted.topic_hint is not None:
+        return hinted.topic_hint, hinted.topic_hint.group, 1.0
+    result: Classification = get_classifier().classify(text)
+    topic = Topic.objects.filter(name=result.topic_name, is_active=True).select_related("group").first()
+    if topic is not None:
+        return topic, topic.group, result.confidence
+    group = TopicGroup.objects.filter(name=result.group_name).first() if result.group_name else None
+    return None, group, result.confidence if group is not None else 0.0
+
+
+def sweep_unanalyzed(batch: int = SWEEP_BATCH) -> int:
+    """Enqueue again the posts still pending a while after they arrived (oldest first, at most `batch`)."""
+    from otklik.intake.tasks import analyze_post as analyze_task
+
+    cutoff = timezone.now() - STALE_AFTER
+    ids = list(
+        Post.objects.filter(analysis_status=AnalysisStatus.PENDING, created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:batch]
+    )
+    for post_id in ids:
+        analyze_task.delay(post_id)
+    return len(ids)

@@ -1,0 +1,112 @@
+"""Routing: which department answers an incident, by the rules edited in the admin (`RoutingRule`).
+
+A first version of place matching: a territory is found by its keywords in the text (lemmatised phrases, or
+whole-word lowercase matches). The address extraction of the NLP issue will replace it behind `find_territory`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from otklik.nlp.text import LemmaIndex, lemmas, normalize, phrase_lemmas
+from otklik.org.models import Department, RoutingRule, Territory
+
+if TYPE_CHECKING:
+    from otklik.cases.models import Incident
+
+
+@dataclass(frozen=True)
+class RouteSuggestion:
+    rule: RoutingRule
+    lead: Department
+    co_executors: list[Department] = field(default_factory=list)
+    due_hours: Decimal = Decimal("8")
+    territory: Territory | None = None
+
+
+class TextMatcher:
+    """Matches comma-separated keywords against one text: as lemmatised phrases or as lowercase whole words."""
+
+    def __init__(self, text: str) -> None:
+        self.lower = normalize(text)
+        self.index = LemmaIndex(lemmas(text))
+
+    def matches(self, keyword: str) -> bool:
+        keyword = normalize(keyword).strip()
+        if not keyword:
+            return False
+        if re.search(rf"(?<!\w){re.escape(keyword)}(?!\w)", self.lower):
+            return True
+        phrase = phrase_lemmas(keyword)
+        return bool(phrase) and self.index.has_phrase(phrase, slack=0)
+
+    def any(self, keywords: str) -> bool:
+        return any(self.matches(k) for k in keywords.split(","))
+
+
+def find_territories(text: str, matcher: TextMatcher | None = None) -> list[Territory]:
+    """Territories whose keywords occur in the text (in name order)."""
+    matcher = matcher or TextMatcher(text)
+    return [t for t in Territory.objects.exclude(keywords="") if matcher.any(t.keywords)]
+
+
+def suggest_route(incident: Incident, text: str) -> RouteSuggestion | None:
+    """The most specific active rule for the incident's topic or group; None when no rule applies.
+
+    1. Candidates: active rules for the incident's topic, and active group rules (no topic) for its group.
+    2. A rule with a territory applies only when that territory is the incident's or is named in the text;
+       a rule with keywords applies only when one of them is in the text.
+    3. The most specific wins: topic over group; then with a territory over without; then with keywords over
+       without; then the lowest `order` (then the oldest rule).
+    4. Inactive departments among the co-executors are left out; a rule whose lead is inactive is skipped.
+    """
+    if incident.topic_id is None and incident.group_id is None:
+        return None
+    candidates = list(
+        RoutingRule.objects.filter(is_active=True, lead__is_active=True)
+        .filter(_rule_scope(incident))
+        .select_related("lead", "territory")
+        .prefetch_related("co_executors")
+    )
+    if not candidates:
+        return None
+    matcher = TextMatcher(text)
+    territory_ids: set[int] = {incident.territory_id} if incident.territory_id else set()
+    if any(rule.territory_id for rule in candidates):
+        territory_ids |= {t.pk for t in find_territories(text, matcher)}
+
+    applicable = []
+    for rule in candidates:
+        if rule.territory_id and rule.territory_id not in territory_ids:
+            continue
+        if rule.keyword_list and not any(matcher.matches(k) for k in rule.keyword_list):
+            continue
+        applicable.append(rule)
+    if not applicable:
+        return None
+    best = min(
+        applicable,
+        key=lambda r: (r.topic_id is None, r.territory_id is None, not r.keyword_list, r.order, r.pk),
+    )
+    co = [d for d in best.co_executors.all() if d.is_active and d.pk != best.lead_id]
+    return RouteSuggestion(
+        rule=best,
+        lead=best.lead,
+        co_executors=sorted(co, key=lambda d: d.name),
+        due_hours=best.due_hours,
+        territory=best.territory,
+    )
+
+
+def _rule_scope(incident: Incident):  # type: ignore[no-untyped-def]
+    from django.db.models import Q
+
+    scope = Q(pk__in=[])
+    if incident.topic_id is not None:
+        scope |= Q(topic_id=incident.topic_id)
+    if incident.group_id is not None:
+        scope |= Q(topic__isnull=True, group_id=incident.group_id)
+    return scope
