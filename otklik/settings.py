@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "knox",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "otklik.core",
     "otklik.accounts",
     "otklik.org",
@@ -179,25 +180,46 @@ DEFAULT_FROM_EMAIL = env_str("OTKLIK_DEFAULT_FROM_EMAIL", "otklik@localhost")
 # --- REST API ---------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First: its "Token" challenge makes an unauthenticated request a 401 (not a 403).
         "otklik.api.auth.TokenAuthentication",
+        # The UI's own requests.
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only: scripts and other systems rely on it; people read /api/docs/.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "otklik.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "otklik.api.errors.exception_handler",
 }
 REST_KNOX = {
-    "TOKEN_TTL": None,  # revoked explicitly, not by age
+    "TOKEN_TTL": None,  # revoked explicitly (logout, create_api_token --revoke-all), not by age
     "AUTH_HEADER_PREFIX": "Token",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Otklik API",
-    "DESCRIPTION": "Integration API of Otklik: posts in, incidents out.",
+    "DESCRIPTION": (
+        "Integration API of Otklik: posts in, incidents out, and the lifecycle actions of the service.\n\n"
+        "Authentication: `Authorization: Token <key>` (a token from `python manage.py create_api_token USERNAME`). "
+        'Every path works with and without a trailing slash. Errors: 400 `{"field": ["message", …]}`, '
+        '401/403/404 `{"detail": …}`, 409 `{"detail": …, "code": "illegal_transition"}`. '
+        "Input objects with unknown fields are refused with 400 naming each of them."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "PREPROCESSING_HOOKS": ["otklik.api.schema.strip_optional_slash"],
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentStatusEnum": "otklik.cases.choices.IncidentStatus",
+        "AssignmentStatusEnum": "otklik.cases.choices.AssignmentStatus",
+        "AnswerStatusEnum": "otklik.answers.choices.AnswerStatus",
+    },
+    # Swagger UI and ReDoc from the drf-spectacular-sidecar package: no CDN (the product runs offline).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery -----------------------------------------------------------------------------------------------
@@ -215,6 +237,22 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Redis: a message not acknowledged within this time is delivered again. It must exceed the longest retry
+# countdown (otklik.notifications.tasks: 30 min), or a delayed retry would be duplicated.
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+    "visibility_timeout": env_int("OTKLIK_BROKER_VISIBILITY_TIMEOUT", 7200)
+}
+if CELERY_BROKER_URL.startswith("sqla+"):
+    # kombu's SQLAlchemy transport passes its transport options to create_engine() (visibility_timeout would make
+    # it fail): only engine arguments. Web, worker and beat share the SQLite broker file: wait, don't fail.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"connect_args": {"timeout": 30}}
+    # This transport polls once a second and takes at most the prefetch count per poll: with 1 a worker of
+    # concurrency 2 would run 2 tasks a second however short they are. Unacknowledged messages go back to the
+    # queue on a warm shutdown; after a crash the sweeps re-send the work.
+    CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("OTKLIK_WORKER_PREFETCH_MULTIPLIER", 16)
+if CELERY_RESULT_BACKEND.startswith("db+sqlite"):
+    CELERY_DATABASE_ENGINE_OPTIONS = {"connect_args": {"timeout": 30}}
+# Every task is recorded in ops.TaskRun and idempotent (otklik.ops.recording); heartbeats in ops.Heartbeat.
 HEARTBEAT_INTERVAL_SECONDS = env_int("OTKLIK_HEARTBEAT_INTERVAL", 30)
 # A worker heartbeat older than this makes /healthz answer 503.
 HEARTBEAT_MAX_AGE_SECONDS = env_int("OTKLIK_HEARTBEAT_MAX_AGE", 120)
@@ -227,6 +265,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-unanalyzed-posts": {
         "task": "otklik.intake.tasks.sweep_unanalyzed_posts",
         "schedule": timedelta(minutes=5),
+    },
+    "sweep-unsent-emails": {
+        "task": "otklik.notifications.tasks.sweep_unsent_emails",
+        "schedule": timedelta(minutes=10),
     },
     "purge-task-runs": {
         "task": "otklik.ops.tasks.purge_task_runs",
