@@ -215,6 +215,8 @@ SPECTACULAR_SETTINGS = {
         "IncidentStatusEnum": "otklik.cases.choices.IncidentStatus",
         "AssignmentStatusEnum": "otklik.cases.choices.AssignmentStatus",
         "AnswerStatusEnum": "otklik.answers.choices.AnswerStatus",
+        "AnswerKindEnum": "otklik.answers.choices.AnswerKind",
+        "NotificationKindEnum": "otklik.notifications.choices.NotificationKind",
     },
     # Swagger UI and ReDoc from the drf-spectacular-sidecar package: no CDN (the product runs offline).
     "SWAGGER_UI_DIST": "SIDECAR",

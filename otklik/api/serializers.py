@@ -16,12 +16,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from otklik.accounts.models import User
 from otklik.answers.choices import AnswerKind
 from otklik.answers.models import Answer
 from otklik.cases.choices import IncidentStatus, NoAnswerReason
 from otklik.cases.models import Assignment, Attachment, Incident
 from otklik.intake.choices import Channel
 from otklik.intake.models import Post
+from otklik.notifications.models import Notification
 from otklik.org.models import Department, Topic
 
 STAR = "★"
@@ -174,6 +176,9 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
 class AssignmentNestedSerializer(serializers.ModelSerializer):
     department = DepartmentRefSerializer()
+    assignee = serializers.SerializerMethodField(
+        help_text="Username of the executor the department head gave the assignment to; null: the whole department."
+    )
     attachments = AttachmentSerializer(many=True)
 
     class Meta:
@@ -183,6 +188,7 @@ class AssignmentNestedSerializer(serializers.ModelSerializer):
             "department",
             "role",
             "status",
+            "assignee",
             "due_at",
             "information",
             "submitted_at",
@@ -190,6 +196,10 @@ class AssignmentNestedSerializer(serializers.ModelSerializer):
             "decline_reason",
             "attachments",
         ]
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_assignee(self, obj: Assignment) -> str | None:
+        return obj.assignee.username if obj.assignee is not None else None
 
 
 class AssignmentSerializer(AssignmentNestedSerializer):
@@ -253,6 +263,30 @@ class IncidentSerializer(serializers.ModelSerializer):
     @extend_schema_field({"type": "string", "nullable": True})
     def get_owner(self, obj: Incident) -> str | None:
         return obj.owner.username if obj.owner is not None else None
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    url = serializers.CharField(
+        read_only=True, help_text="Path of the page in the app the notification is about (may be empty)."
+    )
+    incident: serializers.PrimaryKeyRelatedField[Incident] = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True
+    )
+    assignment: serializers.PrimaryKeyRelatedField[Assignment] = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True
+    )
+    read_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When the user marked it read; null: unread."
+    )
+
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "title", "body", "url", "incident", "assignment", "created_at", "read_at"]
+        read_only_fields = fields
+
+
+class MarkedReadSerializer(serializers.Serializer):
+    marked = serializers.IntegerField(help_text="How many notifications became read (0 when all already were).")
 
 
 # --- POST /api/v1/posts -------------------------------------------------------------------------------------
@@ -519,6 +553,27 @@ class PublishSerializer(StrictSerializer):
     )
 
 
+class AssignSerializer(StrictSerializer):
+    assignee = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=User.objects.filter(is_active=True),
+        allow_null=True,
+        help_text="Username of an executor or the head of the assignment's department; null gives it back to the "
+        "whole department.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        message = _("Give the username of an executor of the department, or null for the whole department.")
+        self.fields["assignee"].error_messages.update(
+            {
+                "required": message,
+                "invalid": message,
+                "does_not_exist": _("There is no active user «{value}»."),
+            }
+        )
+
+
 class InformationSerializer(StrictSerializer):
     text = serializers.CharField()
     files = serializers.ListField(
@@ -556,6 +611,7 @@ class MeSerializer(serializers.Serializer):
     username = serializers.CharField()
     role = serializers.CharField()
     department = DepartmentRefSerializer(allow_null=True)
+    unread_notifications = serializers.IntegerField(help_text="How many of the user's notifications are unread.")
 
 
 class DetailErrorSerializer(serializers.Serializer):

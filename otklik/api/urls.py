@@ -21,6 +21,7 @@ router.register("incidents", views.IncidentViewSet, basename="incident")
 router.register("answers", views.AnswerViewSet, basename="answer")
 router.register("assignments", views.AssignmentViewSet, basename="assignment")
 router.register("attachments", views.AttachmentViewSet, basename="attachment")
+router.register("notifications", views.NotificationViewSet, basename="notification")
 
 api_v1 = [
     re_path(r"^auth/logout/?$", views.LogoutView.as_view(), name="logout"),

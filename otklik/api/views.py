@@ -27,6 +27,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
+from otklik.accounts.choices import Role
 from otklik.answers import services as answer_services
 from otklik.answers.models import Answer
 from otklik.api import serializers as s
@@ -35,8 +36,12 @@ from otklik.cases import selectors
 from otklik.cases import services as case_services
 from otklik.cases.choices import OPEN_STATUSES, AssignmentStatus, IncidentStatus
 from otklik.cases.models import Assignment, Attachment, Incident
+from otklik.core.errors import NotAllowed
 from otklik.core.permissions import ensure_assignment_actor, ensure_head, ensure_service
 from otklik.intake.services import default_source, do_ingest_post
+from otklik.notifications import selectors as notification_selectors
+from otklik.notifications import services as notification_services
+from otklik.notifications.models import Notification
 from otklik.org.models import TopicGroup
 
 if TYPE_CHECKING:
@@ -149,6 +154,7 @@ class MeView(APIView):
             "username": user.username,
             "role": user.role,
             "department": {"id": department.pk, "name": department.name} if department else None,
+            "unread_notifications": notification_selectors.unread_count(user),
         }
         return Response(s.MeSerializer(data).data)
 
@@ -484,6 +490,14 @@ class AnswerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 # --- assignments ------------------------------------------------------------------------------------------
 
 
+def _ensure_can_assign(user: User, assignment: Assignment) -> None:
+    """The role check of `do_assign_executor`, made before the body is read (403 before 400); the service
+    checks again."""
+    if user.is_service or (user.role == Role.DEPT_HEAD and user.department_id == assignment.department_id):
+        return
+    raise NotAllowed(_("Only the head of the department can reassign its assignments."))
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List assignments",
@@ -579,6 +593,26 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         )
 
     @extend_schema(
+        summary="Give the assignment to an executor",
+        description=(
+            "The head of the assignment's department (or the service) gives it to one executor or department head "
+            'of that department: `{"assignee": "username"}`; `{"assignee": null}` gives it back to the whole '
+            "department. The executor is notified. A finished assignment cannot be reassigned (409)."
+        ),
+        request=s.AssignSerializer,
+        responses={200: s.AssignmentSerializer, **ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def assign(self, request: Request, pk: str | None = None) -> Response:
+        return self._act(
+            _ensure_can_assign,
+            lambda assignment, data: case_services.do_assign_executor(
+                assignment, actor=current_user(request), assignee=data["assignee"]
+            ),
+            s.AssignSerializer,
+        )
+
+    @extend_schema(
         summary="Decline: not the department's competence",
         request=s.DeclineSerializer,
         responses={200: s.AssignmentSerializer, **ERRORS},
@@ -592,6 +626,63 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             ),
             s.DeclineSerializer,
         )
+
+
+# --- notifications ----------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List my notifications",
+        description="The notifications of the token's user only, newest first.",
+        parameters=[
+            OpenApiParameter("unread", bool, description="true: only unread ones; false: only read ones."),
+        ],
+        responses={200: s.NotificationSerializer(many=True), **LIST_ERRORS},
+        tags=["notifications"],
+    ),
+)
+class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """A user's own notifications. Every role may use these, the director too: marking his own notifications
+    read changes nothing in the cases, so `ReadOnlyForDirector` is deliberately not applied here."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = s.NotificationSerializer
+
+    def get_queryset(self) -> QuerySet[Notification]:
+        queryset = notification_selectors.notifications_of(current_user(self.request))
+        if self.action == "list":
+            unread = _bool_param("unread", self.request.query_params.get("unread"))
+            if unread is not None:
+                queryset = queryset.filter(read_at__isnull=unread)
+        return queryset
+
+    @extend_schema(
+        summary="Mark a notification read",
+        description="Idempotent: marking it again keeps the first reading time. Another user's notification: 404.",
+        request=None,
+        responses={200: s.NotificationSerializer, **READ_ERRORS},
+        tags=["notifications"],
+    )
+    @action(detail=True, methods=["post"])
+    def read(self, request: Request, pk: str | None = None) -> Response:
+        notification = self.get_object()
+        user = current_user(request)
+        notification_services.do_mark_read(user, notification_ids=[notification.pk])
+        fresh = notification_selectors.notifications_of(user).get(pk=notification.pk)
+        return Response(s.NotificationSerializer(fresh).data)
+
+    @extend_schema(
+        summary="Mark all my notifications read",
+        description="Idempotent: returns how many became read (0 when all already were).",
+        request=None,
+        responses={200: s.MarkedReadSerializer, 401: ERRORS[401]},
+        tags=["notifications"],
+    )
+    @action(detail=False, methods=["post"], url_path="read-all")
+    def read_all(self, request: Request) -> Response:
+        marked = notification_services.do_mark_read(current_user(request))
+        return Response(s.MarkedReadSerializer({"marked": marked}).data)
 
 
 # --- attachments ------------------------------------------------------------------------------------------

@@ -52,10 +52,10 @@ def visible_attachments(user: User) -> QuerySet[Attachment]:
 
 
 def assignments_for_display(user: User) -> QuerySet[Assignment]:
-    """Visible assignments with their department and attachments loaded in a fixed number of queries."""
+    """Visible assignments with their department, assignee and attachments loaded in a fixed number of queries."""
     return (
         visible_assignments(user)
-        .select_related("department")
+        .select_related("department", "assignee")
         .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("created_at", "id")))
         .order_by("created_at", "id")
     )

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from otklik.accounts.choices import DEPARTMENT_ROLES, Role
@@ -64,6 +65,18 @@ def do_notify(
         created.append(notification)
         send_notification_email.delay_on_commit(notification.pk)
     return created
+
+
+def do_mark_read(recipient: User, *, notification_ids: Iterable[int] | None = None) -> int:
+    """Mark notifications of `recipient` read: those of `notification_ids`, or all of them when it is None.
+
+    One conditional UPDATE (`read_at` is set only where it is still empty), so marking again changes nothing and
+    keeps the first reading time; another user's notifications are never touched. Returns how many became read.
+    """
+    unread = Notification.objects.filter(recipient=recipient, read_at__isnull=True)
+    if notification_ids is not None:
+        unread = unread.filter(pk__in=list(notification_ids))
+    return unread.update(read_at=timezone.now())
 
 
 def _assignment_url(assignment: Assignment) -> str:

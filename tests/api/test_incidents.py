@@ -48,6 +48,7 @@ ASSIGNMENT_KEYS = [
     "department",
     "role",
     "status",
+    "assignee",
     "due_at",
     "information",
     "submitted_at",

@@ -37,7 +37,12 @@ def test_it_prints_the_new_token_alone_on_the_last_line(operator):
     assert len(key) == 64
     response = with_token(key).get(ME)
     assert response.status_code == 200
-    assert response.json() == {"username": "operator", "role": "operator", "department": None}
+    assert response.json() == {
+        "username": "operator",
+        "role": "operator",
+        "department": None,
+        "unread_notifications": 0,
+    }
 
 
 def test_it_stores_only_a_hash_of_the_token(operator):
