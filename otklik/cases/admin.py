@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from otklik.accounts.models import User
 from otklik.answers.models import Answer
 from otklik.cases import services
 from otklik.cases.models import Assignment, Event, Incident
@@ -50,6 +51,11 @@ class EventInline(ReadOnlyInline):
     show_change_link = False
 
 
+def _actor(request: HttpRequest) -> User:
+    """Admin pages are only for logged-in staff: the user is a real `User`."""
+    return cast("User", request.user)
+
+
 def _apply(request: HttpRequest, queryset: QuerySet[Any], action: Callable[[Any], Any], done: str) -> None:
     ok = 0
     for obj in queryset:
@@ -85,18 +91,18 @@ class IncidentAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Take (become the owner)"))
     def take(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
-        _apply(request, queryset, lambda i: services.do_take(i, actor=request.user), str(_("Taken")))
+        _apply(request, queryset, lambda i: services.do_take(i, actor=_actor(request)), str(_("Taken")))
 
     @admin.action(description=_("Send to triage"))
     def to_triage(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
-        _apply(request, queryset, lambda i: services.do_send_to_triage(i, actor=request.user), str(_("Done")))
+        _apply(request, queryset, lambda i: services.do_send_to_triage(i, actor=_actor(request)), str(_("Done")))
 
     @admin.action(description=_("No answer needed: spam"))
     def no_answer_spam(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
         _apply(
             request,
             queryset,
-            lambda i: services.do_mark_no_answer(i, actor=request.user, reason="spam"),
+            lambda i: services.do_mark_no_answer(i, actor=_actor(request), reason="spam"),
             str(_("Done")),
         )
 
@@ -105,13 +111,13 @@ class IncidentAdmin(admin.ModelAdmin):
         _apply(
             request,
             queryset,
-            lambda i: services.do_mark_no_answer(i, actor=request.user, reason="abusive"),
+            lambda i: services.do_mark_no_answer(i, actor=_actor(request), reason="abusive"),
             str(_("Done")),
         )
 
     @admin.action(description=_("Close"))
     def close(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
-        _apply(request, queryset, lambda i: services.do_close(i, actor=request.user), str(_("Closed")))
+        _apply(request, queryset, lambda i: services.do_close(i, actor=_actor(request)), str(_("Closed")))
 
 
 @admin.register(Assignment)
@@ -131,7 +137,9 @@ class AssignmentAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Accept the information"))
     def accept(self, request: HttpRequest, queryset: QuerySet[Assignment]) -> None:
-        _apply(request, queryset, lambda a: services.do_accept_information(a, actor=request.user), str(_("Accepted")))
+        _apply(
+            request, queryset, lambda a: services.do_accept_information(a, actor=_actor(request)), str(_("Accepted"))
+        )
 
 
 @admin.register(Event)

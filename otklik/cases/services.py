@@ -529,7 +529,7 @@ def do_mark_no_answer(incident: Incident, *, actor: User | None, reason: str, no
         incident,
         S.NO_ANSWER,
         actor=actor,
-        note=note or NoAnswerReason(reason).label,
+        note=note or str(NoAnswerReason(reason).label),
         extra_fields=["no_answer_reason"],
         verb=EventVerb.NO_ANSWER,
     )

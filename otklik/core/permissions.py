@@ -28,7 +28,7 @@ def ensure_head(user: User | None) -> None:
 def can_view_incident(user: User, incident: Incident) -> bool:
     if user.can_read_all:
         return True
-    if user.is_department_user:
+    if user.is_department_user and user.department_id is not None:
         return incident.assignments.filter(department_id=user.department_id).exists()
     return False
 
