@@ -174,6 +174,7 @@ if _EMAIL_BACKEND.endswith("smtp.EmailBackend"):
         "password": env_str("OTKLIK_EMAIL_HOST_PASSWORD"),
         "use_tls": env_bool("OTKLIK_EMAIL_USE_TLS", False),
     }
+OTKLIK_EMAIL_RATE_LIMIT = env_str("OTKLIK_EMAIL_RATE_LIMIT") or None
 MAILERS = {"default": {"BACKEND": _EMAIL_BACKEND, "OPTIONS": _EMAIL_OPTIONS}}
 DEFAULT_FROM_EMAIL = env_str("OTKLIK_DEFAULT_FROM_EMAIL", "otklik@localhost")
 

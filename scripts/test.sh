@@ -2,8 +2,8 @@
 # `make test`: set up, lint, check, and run the suite on SQLite and on PostgreSQL.
 #
 # Steps: bootstrap (.venv, packages, translations) → migrate + reference data → ruff check → ruff format --check →
-# makemigrations --check → manage.py check → Redis for the integration tests → pytest on SQLite (everything,
-# browser tests included) → pytest on PostgreSQL (`-m "not e2e"`) on the local server at 127.0.0.1:5432 when it
+# makemigrations --check → manage.py check → mypy → translations complete → Redis for the integration tests →
+# pytest on SQLite (everything, browser tests included) → pytest on PostgreSQL (`-m "not e2e"`) on the local server at 127.0.0.1:5432 when it
 # answers, else on a throwaway cluster (scripts/pg_throwaway.sh) that is stopped at the end, even on failure.
 # Every step runs even when an earlier one failed (FAIL_FAST=1 stops at the first failure); a summary with the
 # time of each step comes last, and the exit status is non-zero when any step failed.
@@ -164,6 +164,8 @@ step "ruff check" .venv/bin/ruff check .
 step "ruff format --check" .venv/bin/ruff format --check .
 step "makemigrations --check" "$PY" manage.py makemigrations --check --dry-run
 step "manage.py check" "$PY" manage.py check
+step "mypy (django-stubs)" .venv/bin/mypy otklik
+step "every message translated to Russian" scripts/check_translations.sh
 step "Redis for the integration tests" ensure_redis
 step "pytest on SQLite ($TEST_SQLITE_DB)" pytest_sqlite
 step "pytest on PostgreSQL (-m 'not e2e', database $TEST_PG_DB)" pytest_postgres

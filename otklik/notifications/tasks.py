@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from otklik.notifications.email import TRANSIENT_MAIL_ERRORS, DeliveryBusy, deliver, unsent_ids
@@ -20,7 +21,9 @@ UNSENT_AFTER = dt.timedelta(minutes=10)
     max_retries=8,
     retry_backoff=30,
     retry_backoff_max=1800,
-    rate_limit="60/m",
+    # None by default: a worker holds rate-limited messages in its prefetch slots, which would slow the analysis
+    # of posts queued behind them; set OTKLIK_EMAIL_RATE_LIMIT (e.g. "60/m") when the mail server needs it.
+    rate_limit=settings.OTKLIK_EMAIL_RATE_LIMIT,
 )
 def send_notification_email(self: Any, notification_id: int) -> str:
     """Send one notification's e-mail (at least once; see otklik.notifications.email). Retried with back-off."""
