@@ -10,6 +10,11 @@ from otklik.ops.views import healthz
 urlpatterns = [
     path("", home, name="home"),
     path("admin/", admin.site.urls),
+    path("", include("otklik.accounts.urls")),
+    path("", include("otklik.notifications.urls")),
+    path("", include("otklik.cases.urls")),
+    path("", include("otklik.intake.urls")),
+    path("", include("otklik.org.urls")),
     path("healthz", healthz, name="healthz"),
     path("healthz/", healthz),
     path("", include("otklik.api.urls")),

@@ -56,8 +56,10 @@ def record_event(
     after: dict[str, Any] | None = None,
     message: str = "",
     assignment: Assignment | None = None,
+    at: dt.datetime | None = None,
 ) -> Event:
     return Event.objects.create(
+        created_at=at or timezone.now(),
         incident=incident,
         assignment=assignment,
         actor=actor,
@@ -138,7 +140,7 @@ def create_incident(*, created_at: dt.datetime | None = None, actor: User | None
     """A new incident for a new post (called by intake inside its transaction)."""
     now = created_at or timezone.now()
     incident = Incident.objects.create(status=S.NEW, created_at=now, due_at=answer_due_at(now, False))
-    record_event(incident, EventVerb.CREATED, actor=actor, after={"status": S.NEW})
+    record_event(incident, EventVerb.CREATED, actor=actor, after={"status": S.NEW}, at=now)
     return incident
 
 

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
-from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect
 
 
+@login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """The start page until the workstation (issue 3) takes over: where to go and who is logged in."""
-    return render(request, "core/home.html", {"city": settings.OTKLIK_CITY_NAME})
+    """Each role starts where its work is: the service in the inbox, departments in their assignments."""
+    user = request.user
+    if user.is_department_user:  # type: ignore[union-attr]
+        return redirect("/assignments/")
+    return redirect("/inbox/")

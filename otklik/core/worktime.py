@@ -64,3 +64,24 @@ def add_working_hours(start: dt.datetime, hours: float) -> dt.datetime:
         day += dt.timedelta(days=1)
         cursor = dt.datetime.combine(day, dt.time(0, 0), tzinfo=zone)
     raise ValueError("working calendar has no working time")  # pragma: no cover
+
+
+def working_time_between(start: dt.datetime, end: dt.datetime) -> dt.timedelta:
+    """Working time from `start` to `end`; negative when `end` is before `start` (time overdue)."""
+    if end < start:
+        return -working_time_between(end, start)
+    zone = city_zone()
+    cursor = start.astimezone(zone)
+    end = end.astimezone(zone)
+    total = dt.timedelta(0)
+    day = cursor.date()
+    while day <= end.date():
+        if is_working_day(day):
+            for begin, finish in PERIODS:
+                period_start = dt.datetime.combine(day, begin, tzinfo=zone)
+                period_end = dt.datetime.combine(day, finish, tzinfo=zone)
+                lo, hi = max(cursor, period_start), min(end, period_end)
+                if hi > lo:
+                    total += hi - lo
+        day += dt.timedelta(days=1)
+    return total

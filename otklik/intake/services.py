@@ -52,6 +52,7 @@ def do_ingest_post(
     thread_id: str = "",
     topic: Topic | None = None,
     actor: User | None = None,
+    received_at: dt.datetime | None = None,
 ) -> IngestResult:
     """Store a post once; a repeat (same source and external id) returns the stored one and changes nothing.
 
@@ -60,6 +61,8 @@ def do_ingest_post(
        when the same author continues there. Two concurrent calls collide on the unique constraint: the loser
        rolls back and returns the winner's post.
     3. After commit the worker analyses the post (topic, routing).
+
+    `received_at` backdates the new incident (imports of history, the demo stream); by default it is now.
     """
     external_id = external_id.strip()
     if not external_id:
@@ -87,7 +90,7 @@ def do_ingest_post(
             )
             incident = _thread_incident(post)
             if incident is None:
-                incident = create_incident(actor=actor)
+                incident = create_incident(actor=actor, created_at=received_at)
                 post.incident = incident
                 post.save(update_fields=["incident"])
             else:

@@ -90,7 +90,7 @@ def notify_new_assignment(assignment: Assignment) -> list[Notification]:
         kind=NotificationKind.ASSIGNMENT_NEW,
         title=_("New assignment on incident #%(id)s") % {"id": incident.pk},
         body=_("The feedback service asks for information for an answer to a citizen. Due: %(due)s.")
-        % {"due": assignment.due_at.isoformat() if assignment.due_at else "—"},
+        % {"due": timezone.localtime(assignment.due_at).strftime("%d.%m.%Y %H:%M") if assignment.due_at else "—"},
         url=_assignment_url(assignment),
         dedup_key=f"assignment-new:{assignment.pk}",
         incident_id=incident.pk,
