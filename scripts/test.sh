@@ -111,6 +111,21 @@ ensure_redis() {
     return 1
 }
 
+ensure_chromium() {
+    # The browser tests drive Debian's Chromium (Playwright cannot download its own browser here).
+    if [[ -x /usr/bin/chromium ]]; then
+        /usr/bin/chromium --version 2>/dev/null || true
+        return 0
+    fi
+    if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+        echo "/usr/bin/chromium is missing and we cannot apt-get it: the browser tests will be skipped" >&2
+        return 0
+    fi
+    echo "apt-get install chromium"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium >/dev/null; }
+}
+
 pytest_sqlite() {
     local rc
     OTKLIK_DB=sqlite OTKLIK_TEST_DB_NAME="$TEST_SQLITE_DB" .venv/bin/pytest -q "${PYTEST_EXTRA[@]}"
@@ -167,6 +182,7 @@ step "manage.py check" "$PY" manage.py check
 step "mypy (django-stubs)" .venv/bin/mypy otklik
 step "every message translated to Russian" scripts/check_translations.sh
 step "Redis for the integration tests" ensure_redis
+step "Chromium for the browser tests" ensure_chromium
 step "pytest on SQLite ($TEST_SQLITE_DB)" pytest_sqlite
 step "pytest on PostgreSQL (-m 'not e2e', database $TEST_PG_DB)" pytest_postgres
 
