@@ -1,5 +1,13 @@
+"""«Мои поручения»: the pages of executors and department heads."""
+
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from otklik.cases.views import assignments
+
+urlpatterns = [
+    path("assignments/", assignments.assignment_list, name="assignments"),
+    path("assignments/<int:pk>/", assignments.assignment_detail, name="assignment-detail"),
+    path("assignments/<int:pk>/assign/", assignments.assignment_assign, name="assignment-assign"),
+]

@@ -1,5 +1,11 @@
+"""The head of the service's boards."""
+
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from otklik.cases.views import board
+
+urlpatterns = [
+    path("board/overdue/", board.overdue_board, name="board-overdue"),
+]

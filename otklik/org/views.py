@@ -1,0 +1,238 @@
+"""Reference data pages of the head of the service: the settings index, routing rules and departments.
+
+Lists keep their search and filters in the URL (a link can be shared) and answer an HTMX request with the results
+region only. Every create, edit and (de)activation is logged in the admin log (`otklik.org.forms.save_logged`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import messages
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.core.paginator import Page, Paginator
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from otklik.core.decorators import head_required
+from otklik.core.htmx import render_page
+from otklik.org.choices import DepartmentKind
+from otklik.org.forms import DepartmentForm, RoutingRuleForm, changed_fields_message, log_change, save_logged
+from otklik.org.models import Department, RoutingRule, TopicGroup
+
+if TYPE_CHECKING:
+    from otklik.accounts.models import User
+
+PAGE_SIZE = 50
+RECENT_CHANGES = 15
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _data(request: HttpRequest) -> Any:
+    """The posted data for a bound form, None for an unbound one."""
+    return request.POST if request.method == "POST" else None
+
+
+def paginate(request: HttpRequest, queryset: QuerySet[Any]) -> Page:
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def int_param(request: HttpRequest, name: str) -> int | None:
+    value = request.GET.get(name, "").strip()
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+def active_param(request: HttpRequest) -> str:
+    """`active` (default), `inactive` or `all`."""
+    value = request.GET.get("active", "active")
+    return value if value in {"active", "inactive", "all"} else "active"
+
+
+def search(queryset: QuerySet[Any], q: str, fields: Sequence[str]) -> QuerySet[Any]:
+    """Rows where any of `fields` contains `q`, case-insensitively also for Cyrillic.
+
+    PostgreSQL compares in the database. SQLite's LIKE folds ASCII letters only («жкх» would not find «ЖКХ»), so
+    there the reference tables (hundreds of rows) are matched in Python with `casefold`, «ё» read as «е».
+    """
+    q = q.strip()
+    if not q:
+        return queryset
+    if connection.vendor == "postgresql":
+        condition = Q()
+        for name in fields:
+            condition |= Q(**{f"{name}__icontains": q})
+        return queryset.filter(condition)
+    needle = _fold(q)
+    matched = [
+        pk
+        for pk, *values in queryset.values_list("pk", *fields)
+        if any(value and needle in _fold(str(value)) for value in values)
+    ]
+    return queryset.filter(pk__in=matched)
+
+
+def _fold(text: str) -> str:
+    return text.casefold().replace("ё", "е")
+
+
+def filter_active(queryset: QuerySet[Any], active: str) -> QuerySet[Any]:
+    if active == "active":
+        return queryset.filter(is_active=True)
+    if active == "inactive":
+        return queryset.filter(is_active=False)
+    return queryset
+
+
+# --- index ------------------------------------------------------------------------------------------------
+
+
+@head_required
+def settings_index(request: HttpRequest) -> HttpResponse:
+    """Links to the reference data pages, and the latest changes made to them (the admin log)."""
+    from otklik.accounts.models import User
+
+    types = ContentType.objects.get_for_models(RoutingRule, Department, User).values()
+    recent = (
+        LogEntry.objects.filter(content_type__in=types)
+        .select_related("user", "content_type")
+        .order_by("-action_time")[:RECENT_CHANGES]
+    )
+    context = {
+        "recent": recent,
+        "counts": {
+            "rules": RoutingRule.objects.filter(is_active=True).count(),
+            "departments": Department.objects.filter(is_active=True).count(),
+            "users": User.objects.filter(is_active=True).count(),
+        },
+    }
+    return render(request, "org/settings_index.html", context)
+
+
+# --- routing rules ----------------------------------------------------------------------------------------
+
+
+@head_required
+def rule_list(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip()
+    group_id = int_param(request, "group")
+    department_id = int_param(request, "department")
+    active = active_param(request)
+    rules = search(
+        filter_active(RoutingRule.objects.all(), active), q, ["name", "keywords", "topic__name", "group__name"]
+    )
+    if group_id is not None:
+        rules = rules.filter(Q(group_id=group_id) | Q(topic__group_id=group_id))
+    if department_id is not None:
+        rules = rules.filter(Q(lead_id=department_id) | Q(co_executors=department_id)).distinct()
+    rules = (
+        rules.select_related("group", "topic", "topic__group", "territory", "lead")
+        .prefetch_related("co_executors")
+        .order_by("order", "id")
+    )
+    context = {
+        "page": paginate(request, rules),
+        "q": q,
+        "group_id": group_id,
+        "department_id": department_id,
+        "active": active,
+        "groups": TopicGroup.objects.order_by("name"),
+        "departments": Department.objects.order_by("name"),
+    }
+    return render_page(request, "org/rule_list.html", context, partial="results")
+
+
+def _rule_form_page(request: HttpRequest, rule: RoutingRule | None) -> HttpResponse:
+    form = RoutingRuleForm(_data(request), instance=rule)
+    if request.method == "POST" and form.is_valid():
+        saved = save_logged(form, _user(request))
+        messages.success(request, _("The routing rule «%(name)s» is saved.") % {"name": saved.name})
+        return redirect("settings-rules")
+    return render(request, "org/rule_form.html", {"form": form, "rule": rule})
+
+
+@head_required
+def rule_create(request: HttpRequest) -> HttpResponse:
+    return _rule_form_page(request, None)
+
+
+@head_required
+def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _rule_form_page(request, get_object_or_404(RoutingRule, pk=pk))
+
+
+@head_required
+@require_POST
+def rule_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    """Deactivate an active rule or activate an inactive one (rules are never deleted: incidents refer to them)."""
+    rule = get_object_or_404(RoutingRule, pk=pk)
+    rule.is_active = not rule.is_active
+    rule.save(update_fields=["is_active"])
+    log_change(_user(request), rule, added=False, message=changed_fields_message(RoutingRule, "is_active"))
+    if rule.is_active:
+        messages.success(request, _("The routing rule «%(name)s» is active again.") % {"name": rule.name})
+    else:
+        messages.success(request, _("The routing rule «%(name)s» is deactivated.") % {"name": rule.name})
+    return redirect(request.POST["next"]) if _safe_next(request) else redirect("settings-rules")
+
+
+def _safe_next(request: HttpRequest) -> bool:
+    """Only a local path is followed (`next` keeps the list's filters)."""
+    target = request.POST.get("next", "")
+    return target.startswith("/settings/") and "//" not in target
+
+
+# --- departments ------------------------------------------------------------------------------------------
+
+
+@head_required
+def department_list(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip()
+    kind = request.GET.get("kind", "")
+    kind = kind if kind in DepartmentKind.values else ""
+    active = active_param(request)
+    departments = search(
+        filter_active(Department.objects.all(), active), q, ["name", "short_name", "email", "contacts"]
+    )
+    if kind:
+        departments = departments.filter(kind=kind)
+    departments = (
+        departments.select_related("parent")
+        .annotate(user_count=Count("users", filter=Q(users__is_active=True), distinct=True))
+        .order_by("name")
+    )
+    context = {
+        "page": paginate(request, departments),
+        "q": q,
+        "kind": kind,
+        "kinds": DepartmentKind.choices,
+        "active": active,
+    }
+    return render_page(request, "org/department_list.html", context, partial="results")
+
+
+def _department_form_page(request: HttpRequest, department: Department | None) -> HttpResponse:
+    form = DepartmentForm(_data(request), instance=department)
+    if request.method == "POST" and form.is_valid():
+        saved = save_logged(form, _user(request))
+        messages.success(request, _("The department «%(name)s» is saved.") % {"name": saved.name})
+        return redirect("settings-departments")
+    return render(request, "org/department_form.html", {"form": form, "department": department})
+
+
+@head_required
+def department_create(request: HttpRequest) -> HttpResponse:
+    return _department_form_page(request, None)
+
+
+@head_required
+def department_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _department_form_page(request, get_object_or_404(Department, pk=pk))
