@@ -174,7 +174,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- Language, time ---------------------------------------------------------------------------------------
 LANGUAGE_CODE = "ru"
-LANGUAGES = [("ru", _("Russian")), ("en", _("English"))]
+# The UI speaks Russian whatever the browser asks for (English msgids are the source, not a choice).
+LANGUAGES = [("ru", _("Russian"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True
@@ -312,6 +313,9 @@ OTKLIK_CLASSIFIER_THRESHOLD = env_float("OTKLIK_CLASSIFIER_THRESHOLD", 0.35)
 OTKLIK_ASSIGNMENT_HOURS = env_float("OTKLIK_ASSIGNMENT_HOURS", 8)
 OTKLIK_ANSWER_HOURS = env_float("OTKLIK_ANSWER_HOURS", 9)
 OTKLIK_ANSWER_HOURS_PRIORITY = env_float("OTKLIK_ANSWER_HOURS_PRIORITY", 4)
+# Publishing a final answer or a refusal closes the incident at once; False keeps it `answered` for follow-up
+# (the citizen may reply) until an operator closes it.
+OTKLIK_CLOSE_AFTER_FINAL_ANSWER = env_bool("OTKLIK_CLOSE_AFTER_FINAL_ANSWER", True)
 OTKLIK_DEMO_PASSWORD = env_str("OTKLIK_DEMO_PASSWORD", "otklik-demo")
 
 LOGGING = {

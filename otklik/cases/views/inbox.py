@@ -1,0 +1,600 @@
+"""The operator's inbox (issue 3, "Operator 1"; UX.md "Inbox").
+
+Saved views with counters on the left, search and filters on top (all in the URL), the list with time left, paging,
+a counter of new items polled by HTMX, bulk actions (route by the rules, "no answer needed", merge) and the export of
+the filtered list to XLSX. The service works here; the director reads (no checkboxes, no bulk actions).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Substr
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods
+
+from otklik.cases import selectors
+from otklik.cases.choices import OPEN_STATUSES, IncidentStatus
+from otklik.cases.forms_inbox import BulkAction, BulkActionForm, InboxFilterForm
+from otklik.cases.models import Incident
+from otklik.cases.services import do_mark_no_answer, do_merge, do_route
+from otklik.core.decorators import reader_required
+from otklik.core.errors import DomainError
+from otklik.core.htmx import is_region_request, render_page
+from otklik.core.worktime import city_zone
+from otklik.intake.choices import Channel
+from otklik.intake.models import Post
+from otklik.org.routing import suggest_route
+
+if TYPE_CHECKING:
+    from otklik.accounts.models import User
+
+log = logging.getLogger(__name__)
+
+S = IncidentStatus
+PAGE_SIZE = 50
+EXPORT_LIMIT = 10_000
+SNIPPET_CHARS = 160
+
+# --- saved views ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SavedView:
+    code: str
+    label: Any
+    icon: str
+
+
+VIEWS: tuple[SavedView, ...] = (
+    SavedView("new", pgettext_lazy("inbox view", "New"), "bi-inbox"),
+    SavedView("triage", pgettext_lazy("inbox view", "Needs triage"), "bi-funnel"),
+    SavedView("routed", pgettext_lazy("inbox view", "Waiting for information"), "bi-hourglass-split"),
+    SavedView("ready", pgettext_lazy("inbox view", "Ready to answer"), "bi-chat-left-text"),
+    SavedView("overdue", pgettext_lazy("inbox view", "Overdue"), "bi-exclamation-triangle"),
+    SavedView("mine", pgettext_lazy("inbox view", "Mine"), "bi-person"),
+    SavedView("all", pgettext_lazy("inbox view", "All"), "bi-collection"),
+)
+VIEW_CODES = frozenset(v.code for v in VIEWS)
+DEFAULT_VIEW = "all"
+
+
+def view_conditions(user: User, now: dt.datetime) -> dict[str, Q | None]:
+    """The condition of each saved view (None: no condition). The list and its counter use the same one."""
+    open_ = Q(status__in=list(OPEN_STATUSES))
+    return {
+        "new": Q(status=S.NEW),
+        "triage": Q(status=S.TRIAGE),
+        "routed": Q(status=S.ROUTED),
+        "ready": Q(status__in=[S.ANSWERING, S.APPROVAL]),
+        "overdue": open_ & Q(due_at__lt=now),
+        "mine": open_ & Q(owner_id=user.pk),
+        "all": None,
+    }
+
+
+# --- sorting ------------------------------------------------------------------------------------------------
+
+SORTS: dict[str, tuple[Any, ...]] = {
+    "due": (F("due_at").asc(nulls_last=True), "id"),
+    "-created": ("-created_at", "-id"),
+    "created": ("created_at", "id"),
+}
+
+
+def default_sort(view: str) -> str:
+    """Open work is sorted by urgency (the nearest deadline first); "all" is the stream, newest first."""
+    return "-created" if view == "all" else "due"
+
+
+# --- the query ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class InboxQuery:
+    """What the URL asks for: a saved view, filters, search and sorting, applied to the incidents `user` sees."""
+
+    user: User
+    view: str
+    sort: str
+    form: InboxFilterForm
+    filters: dict[str, Any]
+    now: dt.datetime = field(default_factory=timezone.now)
+
+    @classmethod
+    def from_request(cls, request: HttpRequest) -> InboxQuery:
+        params = request.GET
+        view = params.get("view") or DEFAULT_VIEW
+        if view not in VIEW_CODES:
+            view = DEFAULT_VIEW
+        sort = params.get("sort") or default_sort(view)
+        if sort not in SORTS:
+            sort = default_sort(view)
+        form = InboxFilterForm(params)
+        return cls(user=request.user, view=view, sort=sort, form=form, filters=form.valid_data())  # type: ignore[arg-type]
+
+    def filtered(self) -> QuerySet[Incident]:
+        """Visible incidents narrowed by the filters and the search (not by the saved view)."""
+        queryset = selectors.visible_incidents(self.user)
+        f = self.filters
+        if f.get("group"):
+            queryset = queryset.filter(group=f["group"])
+        if f.get("department"):
+            queryset = queryset.filter(lead_department=f["department"])
+        if f.get("territory"):
+            queryset = queryset.filter(territory=f["territory"])
+        if f.get("channel"):
+            queryset = queryset.filter(
+                pk__in=Post.objects.filter(source__channel=f["channel"], incident__isnull=False).values("incident_id")
+            )
+        zone = city_zone()
+        if f.get("date_from"):
+            queryset = queryset.filter(created_at__gte=dt.datetime.combine(f["date_from"], dt.time(0), tzinfo=zone))
+        if f.get("date_to"):
+            end = dt.datetime.combine(f["date_to"] + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+            queryset = queryset.filter(created_at__lt=end)
+        q = (f.get("q") or "").strip()
+        if q:
+            queryset = selectors.search_incidents(queryset, q, full_text=connection.vendor == "postgresql")
+        return queryset
+
+    def condition(self) -> Q | None:
+        return view_conditions(self.user, self.now)[self.view]
+
+    def matching(self) -> QuerySet[Incident]:
+        """The incidents of the current view (unordered)."""
+        queryset = self.filtered()
+        condition = self.condition()
+        return queryset.filter(condition) if condition is not None else queryset
+
+    def listing(self) -> QuerySet[Incident]:
+        return self.matching().order_by(*SORTS[self.sort])
+
+    def counters(self) -> dict[str, int]:
+        """How many incidents each saved view holds under the current filters: one aggregate query."""
+        aggregates = {
+            code: Count("pk", filter=condition) if condition is not None else Count("pk")
+            for code, condition in view_conditions(self.user, self.now).items()
+        }
+        return {code: int(value or 0) for code, value in self.filtered().aggregate(**aggregates).items()}
+
+    @property
+    def has_filters(self) -> bool:
+        return any(value not in (None, "") for value in self.filters.values())
+
+
+def with_first_post(queryset: QuerySet[Incident], *, text_chars: int | None) -> QuerySet[Incident]:
+    """Annotate the first post's text (cut to `text_chars`) and channel: no query per row."""
+    posts = Post.objects.filter(incident=OuterRef("pk")).order_by("posted_at", "id")
+    text: Any = Subquery(posts.values("text")[:1])
+    if text_chars is not None:
+        text = Substr(text, 1, text_chars)
+    return queryset.annotate(first_text=text, first_channel=Subquery(posts.values("source__channel")[:1]))
+
+
+class CountedPaginator(Paginator):
+    """A paginator told its count (the counters query already counted the view), saving a COUNT query."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self.__dict__["count"] = count
+
+
+# --- rows -------------------------------------------------------------------------------------------------------
+
+CHANNEL_ICONS: dict[str, str] = {
+    Channel.VK: "bi-people-fill",
+    Channel.OK: "bi-person-circle",
+    Channel.TELEGRAM: "bi-telegram",
+    Channel.MAX: "bi-chat-dots",
+    Channel.IM: "bi-clipboard-data",
+    Channel.POS: "bi-bank",
+    Channel.EMAIL: "bi-envelope",
+    Channel.API: "bi-plug",
+}
+
+# Words of an address that say what kind of place it is, not which one: never highlighted alone.
+ADDRESS_GENERIC_WORDS = frozenset(
+    {
+        *("улица", "ул", "проспект", "пр", "пр-т", "просп", "переулок", "пер", "дом", "д", "город", "г"),
+        *("микрорайон", "мкр", "мкрн", "корпус", "корп", "строение", "стр", "квартира", "кв", "проезд"),
+        *("бульвар", "б-р", "шоссе", "ш", "площадь", "пл", "набережная", "наб", "тупик", "поселок", "пос"),
+        *("посёлок", "район", "р-н", "область", "обл", "округ", "село", "деревня"),
+    }
+)
+
+
+def place_pattern(address: str) -> re.Pattern[str] | None:
+    """A pattern finding the incident's address in a post: the whole address, or its own words (with a house number).
+
+    1. The address as it is («ул. Ленина, 5»).
+    2. Each word of it that is not a generic word («улица», «д.») and has three letters or more, as a stem
+       (the last letters may differ: «Ленина» finds «Ленина», «Ленинский»), optionally followed by a house number.
+    """
+    address = address.strip()
+    if not address:
+        return None
+    alternatives = [re.escape(address)]
+    for word in re.findall(r"[^\W\d_][\w-]*", address):
+        if word.lower() in ADDRESS_GENERIC_WORDS or len(word) < 3:
+            continue
+        stem = word[: max(3, len(word) - 2)]
+        alternatives.append(rf"(?<!\w){re.escape(stem)}\w*(?:[\s,]+(?:д\.?|дом)?\s*\d+[а-яa-z]?(?:/\d+)?)?")
+    return re.compile("|".join(alternatives), re.IGNORECASE)
+
+
+def highlight_place(text: str, address: str) -> tuple[SafeString, bool]:
+    """`text` escaped, with the places of `address` marked; and whether anything was marked."""
+    pattern = place_pattern(address)
+    if pattern is None:
+        return SafeString(escape(text)), False
+    parts: list[str] = []
+    position = 0
+    for match in pattern.finditer(text):
+        if match.start() == match.end():
+            continue
+        parts.append(escape(text[position : match.start()]))
+        parts.append(format_html('<mark class="place">{}</mark>', match.group(0)))
+        position = match.end()
+    parts.append(escape(text[position:]))
+    return mark_safe("".join(parts)), position > 0  # noqa: S308 - every part is escaped above
+
+
+def first_line(text: str | None, limit: int = SNIPPET_CHARS) -> str:
+    """The first non-empty line of `text`, cut to `limit` characters with «…»."""
+    line = next((line.strip() for line in (text or "").splitlines() if line.strip()), "")
+    return line[:limit].rstrip() + "…" if len(line) > limit else line
+
+
+@dataclass(frozen=True)
+class Row:
+    incident: Incident
+    snippet: SafeString
+    address_in_text: bool
+    channel: str
+    channel_label: str
+    icon: str
+    checked: bool
+
+
+def make_row(incident: Incident, checked: frozenset[int]) -> Row:
+    snippet, found = highlight_place(first_line(getattr(incident, "first_text", "")), incident.address)
+    channel = getattr(incident, "first_channel", None) or ""
+    label = str(Channel(channel).label) if channel in Channel.values else ""
+    return Row(
+        incident=incident,
+        snippet=snippet,
+        address_in_text=found,
+        channel=channel,
+        channel_label=label,
+        icon=CHANNEL_ICONS.get(channel, "bi-question-circle"),
+        checked=incident.pk in checked,
+    )
+
+
+# --- pages ------------------------------------------------------------------------------------------------------
+
+
+def _url(path: str, request: HttpRequest, *, drop: Iterable[str] = ("page",), **extra: str) -> str:
+    """`path` with the current query string (filters, view, sort), less `drop`, plus `extra`."""
+    params = request.GET.copy()
+    for key in drop:
+        params.pop(key, None)
+    for key, value in extra.items():
+        params[key] = value
+    encoded = params.urlencode()
+    return f"{path}?{encoded}" if encoded else path
+
+
+def _list_context(request: HttpRequest, query: InboxQuery, *, checked: frozenset[int] = frozenset()) -> dict[str, Any]:
+    counters = query.counters()
+    rows_queryset = with_first_post(
+        query.listing().select_related("group", "topic", "lead_department", "owner"),
+        text_chars=SNIPPET_CHARS * 2,
+    )
+    paginator = CountedPaginator(rows_queryset, PAGE_SIZE, count=counters[query.view])
+    page = paginator.get_page(request.GET.get("page"))
+    current = next(v for v in VIEWS if v.code == query.view)
+    can_act = bool(request.user.is_service)  # type: ignore[union-attr]
+    return {
+        "query": query,
+        "views": [
+            {"view": v, "count": counters[v.code], "active": v.code == query.view}
+            for v in VIEWS
+            if v.code != "mine" or can_act  # the director owns no incidents
+        ],
+        "current_view": current,
+        "page": page,
+        "rows": [make_row(incident, checked) for incident in page],
+        "sort": query.sort,
+        "form": query.form,
+        "can_act": can_act,
+        "is_partial": is_region_request(request),
+        "poll_url": _url("/inbox/new-count/", request, since=query.now.isoformat()),
+        "export_url": _url("/inbox/export.xlsx", request),
+        "list_url": _url("/inbox/", request),
+    }
+
+
+@reader_required
+@require_http_methods(["GET", "POST"])
+def inbox(request: HttpRequest) -> HttpResponse:
+    """The inbox; a POST is a bulk action on the ticked rows (the service only), then back to the same list."""
+    if request.method == "POST":
+        return _bulk(request)
+    query = InboxQuery.from_request(request)
+    context = _list_context(request, query)
+    context["bulk_form"] = BulkActionForm() if context["can_act"] else None
+    return render_page(request, "cases/inbox.html", context, partial="list")
+
+
+@reader_required
+@require_GET
+def inbox_new_count(request: HttpRequest) -> HttpResponse:
+    """How many incidents of the current view and filters arrived since the page was rendered (polled by HTMX)."""
+    raw = request.GET.get("since") or ""
+    try:
+        since = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        return HttpResponseBadRequest(_("Give the time of the page as since=<ISO 8601>."))
+    if timezone.is_naive(since):
+        since = timezone.make_aware(since)
+    query = InboxQuery.from_request(request)
+    count = query.matching().filter(created_at__gt=since).count()
+    context = {"new_count": count, "list_url": _url("/inbox/", request, drop=("page", "since"))}
+    return render(request, "cases/inbox.html#new_count", context)
+
+
+# --- bulk actions -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BulkResult:
+    done: list[int] = field(default_factory=list)
+    failed: list[tuple[int, str]] = field(default_factory=list)
+
+    def run(self, incident_id: int, call: Callable[[], object]) -> None:
+        """Run one item (its service has its own transaction); a refusal is recorded, the loop goes on."""
+        try:
+            call()
+        except DomainError as error:
+            self.failed.append((incident_id, error.message))
+        except Exception:
+            log.exception("bulk action on incident %s failed", incident_id)
+            self.failed.append((incident_id, _("Unexpected error; try it from the incident's card.")))
+        else:
+            self.done.append(incident_id)
+
+
+ROUTABLE_IN_BULK = frozenset({S.NEW, S.TRIAGE})
+
+
+def bulk_route(incidents: list[Incident], *, actor: User, result: BulkResult) -> None:
+    """Route each incident as its suggested rule says; incidents with no suggestion are reported, not routed.
+
+    Only new and triage incidents: re-routing an incident already at work may cancel a department's assignment,
+    which is done deliberately from the card, not in bulk.
+    """
+    for incident in incidents:
+        if incident.status not in ROUTABLE_IN_BULK:
+            result.failed.append(
+                (
+                    incident.pk,
+                    _("Already «%(status)s»: change its routing from the card.")
+                    % {"status": incident.get_status_display()},
+                )
+            )
+            continue
+        text = "\n".join(incident.posts.order_by("posted_at", "pk").values_list("text", flat=True))
+        suggestion = suggest_route(incident, text)
+        if suggestion is None:
+            result.failed.append((incident.pk, _("No routing rule applies: choose the department in the card.")))
+            continue
+        route = partial(
+            do_route,
+            incident,
+            actor=actor,
+            lead=suggestion.lead,
+            co_executors=suggestion.co_executors,
+            due_hours=suggestion.due_hours,
+            rule=suggestion.rule,
+        )
+        result.run(incident.pk, route)
+
+
+def bulk_no_answer(incidents: list[Incident], *, actor: User, reason: str, note: str, result: BulkResult) -> None:
+    for incident in incidents:
+        result.run(incident.pk, partial(do_mark_no_answer, incident, actor=actor, reason=reason, note=note))
+
+
+def bulk_merge(incidents: list[Incident], *, into: Incident, actor: User, result: BulkResult) -> None:
+    for incident in incidents:
+        if incident.pk != into.pk:
+            result.run(incident.pk, partial(do_merge, incident, into=into, actor=actor))
+
+
+def _bulk(request: HttpRequest) -> HttpResponse:
+    """Validate the bulk form, run the action item by item, report done and failed with reasons, redirect back.
+
+    An invalid form (no rows ticked, no reason…) renders the list again with the error next to the field and the
+    ticks kept.
+    """
+    user: User = request.user  # type: ignore[assignment]
+    if not user.is_service:
+        raise PermissionDenied(_("Only the feedback service can do this."))
+    form = BulkActionForm(request.POST)
+    into: Incident | None = None
+    incidents: list[Incident] = []
+    if form.is_valid():
+        ids = form.cleaned_data["ids"]
+        visible = selectors.visible_incidents(user)
+        incidents = list(visible.filter(pk__in=ids).order_by("created_at", "id"))
+        if form.cleaned_data["action"] == BulkAction.MERGE:
+            number = form.cleaned_data.get("into")
+            if number:
+                into = visible.filter(pk=number).first()
+                if into is None:
+                    form.add_error("into", _("There is no incident №%(id)s.") % {"id": number})
+            elif incidents:
+                into = incidents[0]
+            if into is not None and len({i.pk for i in incidents} | {into.pk}) < 2:
+                form.add_error("ids", _("Tick at least two incidents to merge, or give the number to merge into."))
+    if not form.is_valid():
+        query = InboxQuery.from_request(request)
+        posted = {int(v) for v in request.POST.getlist("ids") if v.isdigit()}
+        context = _list_context(request, query, checked=frozenset(posted))
+        context["bulk_form"] = form
+        context["is_partial"] = False
+        return render(request, "cases/inbox.html", context, status=400)
+
+    data = form.cleaned_data
+    result = BulkResult()
+    found = {i.pk for i in incidents}
+    for missing in data["ids"]:
+        if missing not in found:
+            result.failed.append((missing, _("Not found.")))
+    action = data["action"]
+    if action == BulkAction.ROUTE:
+        bulk_route(incidents, actor=user, result=result)
+        label = _("Routed by the rules")
+    elif action == BulkAction.NO_ANSWER:
+        bulk_no_answer(incidents, actor=user, reason=data["reason"], note=data.get("note") or "", result=result)
+        label = _("Marked as needing no answer")
+    else:
+        assert into is not None  # noqa: S101 - checked above
+        bulk_merge(incidents, into=into, actor=user, result=result)
+        label = _("Merged into №%(id)s") % {"id": into.pk}
+    _report(request, label, result)
+    return redirect(request.get_full_path())
+
+
+def _report(request: HttpRequest, label: str, result: BulkResult) -> None:
+    summary = _("%(action)s: done %(done)s, failed %(failed)s.") % {
+        "action": label,
+        "done": len(result.done),
+        "failed": len(result.failed),
+    }
+    if not result.failed:
+        messages.success(request, summary)
+        return
+    details = "; ".join(f"№{pk}: {reason}" for pk, reason in sorted(result.failed)[:30])
+    if len(result.failed) > 30:
+        details += "; " + _("and %(n)s more") % {"n": len(result.failed) - 30}
+    level = messages.warning if result.done else messages.error
+    level(request, f"{summary} {details}")
+
+
+# --- export -------------------------------------------------------------------------------------------------------
+
+
+def _excel_time(value: dt.datetime | None) -> dt.datetime | None:
+    """Excel has no time zones: local (the city's) wall time without a zone."""
+    return timezone.localtime(value, city_zone()).replace(tzinfo=None) if value else None
+
+
+def _field_name(model: Any, name: str) -> str:
+    return capfirst(str(model._meta.get_field(name).verbose_name))
+
+
+def export_columns() -> list[tuple[str, float]]:
+    """Headers (Russian, from the model's names where they exist) and column widths."""
+    return [
+        ("№", 8),
+        (_field_name(Incident, "created_at"), 17),
+        (_field_name(Incident, "status"), 20),
+        (_field_name(Incident, "group"), 24),
+        (_field_name(Incident, "topic"), 32),
+        (_field_name(Incident, "priority"), 10),
+        (_field_name(Incident, "address"), 30),
+        (_field_name(Incident, "lead_department"), 30),
+        (_field_name(Incident, "owner"), 20),
+        (_field_name(Incident, "due_at"), 17),
+        (_("Text of the first post"), 80),
+        (_field_name(Post, "url"), 40),
+    ]
+
+
+@reader_required
+@require_GET
+def inbox_export(request: HttpRequest) -> HttpResponse:
+    """The current filtered list (all pages, at most EXPORT_LIMIT rows) as an XLSX workbook built in memory."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    query = InboxQuery.from_request(request)
+    queryset = with_first_post(
+        query.listing().select_related("group", "topic", "lead_department", "owner"), text_chars=32_000
+    )
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=str(_("Incidents"))[:31])
+    columns = export_columns()
+    for index, (_header, width) in enumerate(columns, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+
+    def cell(value: Any, *, number_format: str | None = None, text: bool = False, bold: bool = False) -> Any:
+        c = WriteOnlyCell(sheet, value=value)
+        if text and isinstance(value, str):
+            c.data_type = "s"  # a citizen's «=…» stays text, never a formula
+        if number_format:
+            c.number_format = number_format
+        if bold:
+            c.font = Font(bold=True)
+        return c
+
+    sheet.append([cell(header, bold=True) for header, _width in columns])
+    date_format = "DD.MM.YYYY HH:MM"
+    for written, incident in enumerate(queryset[: EXPORT_LIMIT + 1].iterator(chunk_size=1000), start=1):
+        if written > EXPORT_LIMIT:
+            sheet.append([cell(_("Only the first %(n)s rows are exported; narrow the filters.") % {"n": EXPORT_LIMIT})])
+            break
+        link = request.build_absolute_uri(f"/incidents/{incident.pk}/")
+        link_cell = cell(link, text=True)
+        link_cell.hyperlink = link
+        text_cell = cell(getattr(incident, "first_text", "") or "", text=True)
+        sheet.append(
+            [
+                incident.pk,
+                cell(_excel_time(incident.created_at), number_format=date_format),
+                str(incident.get_status_display()),
+                cell(incident.group.name if incident.group else "", text=True),
+                cell(incident.topic.name if incident.topic else "", text=True),
+                "★" if incident.priority else "",
+                cell(incident.address, text=True),
+                cell(incident.lead_department.name if incident.lead_department else "", text=True),
+                cell(incident.owner.display_name if incident.owner else "", text=True),
+                cell(_excel_time(incident.due_at), number_format=date_format),
+                text_cell,
+                link_cell,
+            ]
+        )
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    stamp = timezone.localtime(query.now, city_zone()).strftime("%Y-%m-%d-%H%M")
+    response = HttpResponse(
+        buffer.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="otklik-inbox-{stamp}.xlsx"'
+    return response
