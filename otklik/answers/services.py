@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -144,6 +145,7 @@ def do_publish_answer(answer: Answer, *, actor: User | None, link: str = "", ove
     1. A `final` answer needs the lead department's information accepted, unless the operator records a reason.
     2. An `intermediate` answer needs its promised date.
     3. A published final or refusal makes the incident `answered`; any published answer counts as the first one.
+    4. With `OTKLIK_CLOSE_AFTER_FINAL_ANSWER` (the default) it is then closed at once: answered → closed, two events.
     """
     ensure_service(actor)
     answer = Answer.objects.select_for_update().get(pk=answer.pk)
@@ -195,4 +197,15 @@ def do_publish_answer(answer: Answer, *, actor: User | None, link: str = "", ove
         if fields:
             incident.save(update_fields=[*fields, "updated_at"])
         record_event(incident, EventVerb.ANSWER_PUBLISHED, actor=actor, after=after, message=override_reason)
+    if concluding and incident.status == S.ANSWERED and settings.OTKLIK_CLOSE_AFTER_FINAL_ANSWER:
+        # 4. Unless the service waits for the citizen's follow-up, the answer on the merits closes the incident.
+        incident.closed_at = now
+        _set_status(
+            incident,
+            S.CLOSED,
+            actor=actor,
+            note=_("Closed after the answer on the merits."),
+            extra_fields=["closed_at"],
+            verb=EventVerb.CLOSED,
+        )
     return answer

@@ -18,6 +18,12 @@ from tests.factories import ingest
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _wait_for_follow_up(settings):
+    """These tests follow the `answered` state; closing right after the final answer is tested in tests/web/card."""
+    settings.OTKLIK_CLOSE_AFTER_FINAL_ANSWER = False
+
+
 def cyrillic(text: str) -> bool:
     return any("а" <= ch <= "я" or ch == "ё" for ch in text.lower())
 

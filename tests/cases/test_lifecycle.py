@@ -39,6 +39,13 @@ from otklik.core.errors import DomainError, IllegalTransition, NotAllowed
 from otklik.org.models import Topic, TopicGroup
 from tests.factories import ingest
 
+
+@pytest.fixture(autouse=True)
+def _wait_for_follow_up(settings):
+    """These tests follow the `answered` state; closing right after the final answer is tested in tests/web/card."""
+    settings.OTKLIK_CLOSE_AFTER_FINAL_ANSWER = False
+
+
 S = IncidentStatus
 A = AssignmentStatus
 pytestmark = pytest.mark.django_db
