@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from otklik.intake.models import Post, Source
+from otklik.intake.models import ImportJob, ImportRow, Post, Source
 
 
 @admin.register(Source)
@@ -26,4 +26,65 @@ class PostAdmin(admin.ModelAdmin):
         return False
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+
+class ImportRowInline(admin.TabularInline):
+    model = ImportRow
+    fields = ("row_number", "outcome", "message", "external_id", "post")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+    ordering = ("row_number",)
+
+    def get_queryset(self, request):  # type: ignore[no-untyped-def]
+        # The rows worth a look (rejected, warned); the full list is on the import page.
+        return super().get_queryset(request).exclude(message="").select_related("post")
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    """Imports are records of what happened: shown, never edited (they run from /import/ or import_posts)."""
+
+    list_display = (
+        "id",
+        "file_name",
+        "channel",
+        "status",
+        "created_by",
+        "created_at",
+        "total_rows",
+        "imported",
+        "updated",
+        "skipped",
+        "rejected",
+    )
+    list_filter = ("status", "channel")
+    search_fields = ("file_name",)
+    list_select_related = ("created_by",)
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in ImportJob._meta.fields]
+    inlines = [ImportRowInline]
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(ImportRow)
+class ImportRowAdmin(admin.ModelAdmin):
+    list_display = ("job", "row_number", "outcome", "external_id", "message")
+    list_filter = ("outcome",)
+    search_fields = ("external_id", "message")
+    list_select_related = ("job",)
+    raw_id_fields = ("job", "post")
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False

@@ -19,3 +19,20 @@ class AnalysisStatus(models.TextChoices):
     PENDING = "pending", _("Waiting for analysis")
     DONE = "done", _("Analysed")
     FAILED = "failed", _("Analysis failed")
+
+
+class ImportStatus(models.TextChoices):
+    MAPPING = "mapping", _("Waiting for the column mapping")
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ImportOutcome(models.TextChoices):
+    """What became of one row of an imported file."""
+
+    IMPORTED = "imported", _("Imported")
+    UPDATED = "updated", _("Updated")
+    SKIPPED = "skipped", _("Unchanged (already imported)")
+    REJECTED = "rejected", _("Rejected")

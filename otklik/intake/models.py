@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from otklik.intake.choices import AnalysisStatus, Channel
+from otklik.intake.choices import AnalysisStatus, Channel, ImportOutcome, ImportStatus
 
 
 class Source(models.Model):
@@ -69,3 +69,93 @@ class Post(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source.channel}:{self.external_id}"
+
+
+class ImportJob(models.Model):
+    """One uploaded export of «Инцидент Менеджмент» or ПОС: the file, how it is read and mapped, and the outcome.
+
+    The counters and `processed_rows` are a running summary written by the import every few rows (the progress
+    bar); the rows themselves are in `ImportRow`, one per data row of the file.
+    """
+
+    created_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("uploaded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True, db_index=True)
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/", max_length=500)
+    file_name = models.CharField(_("file name"), max_length=255)
+    file_format = models.CharField(_("format"), max_length=8)
+    encoding = models.CharField(_("encoding"), max_length=16, blank=True)
+    delimiter = models.CharField(_("delimiter"), max_length=2, blank=True)
+    channel = models.CharField(_("source"), max_length=16, choices=Channel.choices, default=Channel.IM)
+    headers = models.JSONField(_("columns"), default=list, blank=True)
+    mapping = models.JSONField(
+        _("mapping"), default=dict, blank=True, help_text=_("Target field → 0-based column number.")
+    )
+    status = models.CharField(_("status"), max_length=16, choices=ImportStatus.choices, default=ImportStatus.MAPPING)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    processed_rows = models.PositiveIntegerField(_("rows processed"), default=0)
+    imported = models.PositiveIntegerField(_("imported"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    skipped = models.PositiveIntegerField(_("unchanged"), default=0)
+    rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    warned = models.PositiveIntegerField(_("with warnings"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})" if self.created_at else self.file_name
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ImportStatus.DONE, ImportStatus.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == ImportStatus.DONE:
+            return 100
+        if not self.total_rows:
+            return 0
+        return min(100, self.processed_rows * 100 // self.total_rows)
+
+    @property
+    def id_from_hash(self) -> bool:
+        """No column gives the external id: each row's id is a hash of its content."""
+        return "external_id" not in self.mapping
+
+
+class ImportRow(models.Model):
+    """One data row of an imported file: what became of it, and why (a rejection is never silent)."""
+
+    job = models.ForeignKey(ImportJob, verbose_name=_("import"), on_delete=models.CASCADE, related_name="rows")
+    row_number = models.PositiveIntegerField(_("row"), help_text=_("As in the file: the header is row 1."))
+    outcome = models.CharField(_("result"), max_length=16, choices=ImportOutcome.choices)
+    message = models.TextField(_("reason or warning"), blank=True)
+    values = models.JSONField(
+        _("values in the file"), default=list, blank=True, help_text=_("Kept for rejected rows and warnings.")
+    )
+    external_id = models.CharField(_("external id"), max_length=255, blank=True)
+    post = models.ForeignKey(
+        Post, verbose_name=_("post"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["job", "row_number"]
+        verbose_name = _("imported row")
+        verbose_name_plural = _("imported rows")
+        constraints = [models.UniqueConstraint(fields=["job", "row_number"], name="importrow_job_row_uniq")]
+        indexes = [models.Index(fields=["job", "outcome", "row_number"])]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}:{self.row_number} {self.outcome}"

@@ -17,3 +17,18 @@ def sweep_unanalyzed_posts() -> int:
     from otklik.nlp.pipeline import sweep_unanalyzed
 
     return sweep_unanalyzed()
+
+
+@recorded_task(bind=True, max_retries=3)
+def run_import(self, job_id: int) -> dict[str, int | str]:  # type: ignore[no-untyped-def]
+    """Import the rows of an uploaded export (idempotent: a repeated run resumes and changes nothing done)."""
+    from otklik.intake.services import do_run_import_job
+
+    job = do_run_import_job(job_id)
+    return {
+        "status": job.status,
+        "imported": job.imported,
+        "updated": job.updated,
+        "skipped": job.skipped,
+        "rejected": job.rejected,
+    }
