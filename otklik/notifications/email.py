@@ -101,6 +101,15 @@ def do_resend_failed(notification_ids: Iterable[int]) -> int:
     return count
 
 
+def do_skip_unsent(notification_ids: Iterable[int], *, reason: str) -> int:
+    """Never e-mail these notifications: their moment has passed (a history written after the fact, such as the
+    demo's). Only e-mails not attempted yet change, `pending` → `skipped` with the reason in `email_error`, so the
+    sweep leaves them alone and a delivery already under way is not disturbed. Returns how many changed."""
+    return Notification.objects.filter(
+        pk__in=list(notification_ids), email_status=DeliveryStatus.PENDING, emailed_at__isnull=True
+    ).update(email_status=DeliveryStatus.SKIPPED, email_error=reason[:_ERROR_MAX])
+
+
 def unsent_ids(*, older_than: dt.timedelta, limit: int = 500) -> list[int]:
     """Notifications whose e-mail was never attempted although created `older_than` ago (a lost message)."""
     cutoff = timezone.now() - older_than
