@@ -15,6 +15,9 @@ from otklik.core.worktime import working_time_between
 
 register = template.Library()
 
+# Long working spans are told in working days of this many hours.
+WORKING_DAY_HOURS = 8
+
 # One colour per meaning (UX.md): new — blue, in work — amber, waiting for a department — violet,
 # overdue — red, answered — green, closed — grey.
 STATUS_CLASSES = {
@@ -42,15 +45,15 @@ STATUS_CLASSES = {
 }
 
 
-def format_duration(delta: dt.timedelta) -> str:
-    """«2 ч 15 мин», «3 дн 4 ч» (calendar days only for long spans), «меньше минуты»."""
+def format_duration(delta: dt.timedelta, day_hours: int = 24) -> str:
+    """«2 ч 15 мин», «3 дн 4 ч» for long spans (a day of `day_hours`: 8 for working time), «меньше минуты»."""
     minutes = int(abs(delta).total_seconds() // 60)
     if minutes < 1:
         return _("less than a minute")
     hours, mins = divmod(minutes, 60)
-    if hours >= 48:
-        days, hours = divmod(hours, 24)
-        return _("%(d)s d %(h)s h") % {"d": days, "h": hours}
+    if hours >= 2 * day_hours:
+        days, hours = divmod(hours, day_hours)
+        return _("%(d)s d %(h)s h") % {"d": days, "h": hours} if hours else _("%(d)s d") % {"d": days}
     if hours:
         return _("%(h)s h %(m)s min") % {"h": hours, "m": mins} if mins else _("%(h)s h") % {"h": hours}
     return _("%(m)s min") % {"m": mins}
@@ -70,12 +73,12 @@ def time_left(due: dt.datetime | None, done: bool = False) -> str:
         return format_html(
             '<span class="time-left overdue" title="{}">{}</span>',
             absolute,
-            _("overdue by %(t)s (working)") % {"t": format_duration(left)},
+            _("overdue by %(t)s (working)") % {"t": format_duration(left, WORKING_DAY_HOURS)},
         )
     return format_html(
         '<span class="time-left" title="{}">{}</span>',
         absolute,
-        _("%(t)s left (working)") % {"t": format_duration(left)},
+        _("%(t)s left (working)") % {"t": format_duration(left, WORKING_DAY_HOURS)},
     )
 
 
