@@ -471,7 +471,7 @@ def _bulk(request: HttpRequest) -> HttpResponse:
     found = {i.pk for i in incidents}
     for missing in data["ids"]:
         if missing not in found:
-            result.failed.append((missing, _("Not found.")))
+            result.failed.append((missing, _("No such incident.")))
     action = data["action"]
     if action == BulkAction.ROUTE:
         bulk_route(incidents, actor=user, result=result)
