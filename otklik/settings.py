@@ -301,6 +301,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "otklik.ops.tasks.purge_task_runs",
         "schedule": crontab(hour=3, minute=15),
     },
+    "detect-spikes": {
+        "task": "otklik.nlp.tasks.detect_spikes_task",
+        "schedule": timedelta(minutes=10),
+    },
 }
 
 # --- Otklik -----------------------------------------------------------------------------------------------
