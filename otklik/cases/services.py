@@ -568,6 +568,8 @@ def do_merge(incident: Incident, *, into: Incident, actor: User | None, note: st
     for assignment in incident.assignments.filter(status__in=ASSIGNMENT_ACTIVE).select_related("department"):
         _cancel_assignment(assignment, actor=actor, reason=_("Merged into #%(id)s.") % {"id": into.pk})
     incident.merged_into = into
+    # Incidents merged into this one earlier follow their posts: `merged_into` always names a live incident.
+    Incident.objects.filter(merged_into=incident, status=S.MERGED).update(merged_into=into)
     _set_status(
         incident,
         S.MERGED,

@@ -36,3 +36,15 @@ class ImportOutcome(models.TextChoices):
     UPDATED = "updated", _("Updated")
     SKIPPED = "skipped", _("Unchanged (already imported)")
     REJECTED = "rejected", _("Rejected")
+
+
+class PostKind(models.TextChoices):
+    """What a post is (otklik.nlp.kind); abusive and spam posts need no answer."""
+
+    COMPLAINT = "complaint", _("Complaint")
+    QUESTION = "question", _("Question")
+    SUGGESTION = "suggestion", _("Suggestion")
+    GRATITUDE = "gratitude", _("Gratitude")
+    NEUTRAL = "neutral", _("Neutral")
+    ABUSIVE = "abusive", _("Insults or profanity")
+    SPAM = "spam", _("Spam or off-topic")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from otklik.intake.choices import AnalysisStatus, Channel, ImportOutcome, ImportStatus
+from otklik.intake.choices import AnalysisStatus, Channel, ImportOutcome, ImportStatus, PostKind
 
 
 class Source(models.Model):
@@ -58,6 +58,8 @@ class Post(models.Model):
         _("analysis"), max_length=16, choices=AnalysisStatus.choices, default=AnalysisStatus.PENDING
     )
     analyzed_at = models.DateTimeField(_("analysed at"), null=True, blank=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=PostKind.choices, blank=True)
+    negative = models.FloatField(_("negativity"), null=True, blank=True, help_text=_("From 0 to 1."))
     created_at = models.DateTimeField(_("received at"), auto_now_add=True, db_index=True)
 
     class Meta:

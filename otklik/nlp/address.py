@@ -24,6 +24,17 @@ class Address:
     house: str
     raw: str
 
+    @property
+    def display(self) -> str:
+        """«улица Ленина, 5», «10 микрорайон, 5»: how the incident shows the place."""
+        if self.street_type == "микрорайон":
+            place = f"{self.street} {self.street_type}"
+        elif self.street_type == "other":
+            place = self.street
+        else:
+            place = f"{self.street_type} {self.street}"
+        return f"{place}, {self.house}" if self.house else place
+
 
 # (street type, its grammatical gender, the pattern of its full forms and abbreviations).
 _ABBR_END = r"(?:\.|(?![\w-]))"

@@ -82,7 +82,8 @@ def find_duplicate(incident: Incident, *, window_hours: float = WINDOW_HOURS) ->
 
     A candidate must be open (not merged), created before `incident` (ties: the lower id), have texts at least
     `SIMILARITY_THRESHOLD` alike, and share the place (street and house) or the topic (the group when a topic is
-    missing). The most similar one wins; None when there is none.
+    missing); two incidents whose places are both known and differ are never the same problem. The most similar one
+    wins; None when there is none.
     """
     texts = _texts(incident)
     words = lemma_set(texts)
@@ -98,9 +99,11 @@ def find_duplicate(incident: Incident, *, window_hours: float = WINDOW_HOURS) ->
     )
     best: tuple[float, Incident] | None = None
     for candidate in candidates:
-        subject = _same_subject(incident, candidate)
         candidate_texts = _texts(candidate)
-        if not subject and not (place and place == place_key(incident_address(candidate, candidate_texts))):
+        candidate_place = place_key(incident_address(candidate, candidate_texts))
+        if place and candidate_place and place != candidate_place:
+            continue  # two known, different places: two problems, whatever the topic
+        if not (place and place == candidate_place) and not _same_subject(incident, candidate):
             continue
         score = similarity(words, lemma_set(candidate_texts))
         if score >= SIMILARITY_THRESHOLD and (best is None or score > best[0]):

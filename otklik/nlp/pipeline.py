@@ -15,12 +15,21 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from otklik.cases.choices import IncidentStatus
+from otklik.cases.choices import IncidentStatus, NoAnswerReason
 from otklik.cases.models import Incident
-from otklik.cases.services import do_classify, do_route, do_send_to_triage, do_update_incident
-from otklik.intake.choices import AnalysisStatus
+from otklik.cases.services import (
+    do_classify,
+    do_mark_no_answer,
+    do_route,
+    do_send_to_triage,
+    do_update_incident,
+)
+from otklik.intake.choices import AnalysisStatus, PostKind
 from otklik.intake.models import Post
+from otklik.nlp.address import extract_address
 from otklik.nlp.base import Classification, get_classifier
+from otklik.nlp.duplicates import do_merge_duplicate
+from otklik.nlp.kind import analyze_kind
 from otklik.org.models import Topic, TopicGroup
 from otklik.org.routing import TextMatcher, find_territories, suggest_route
 
@@ -32,13 +41,17 @@ SWEEP_BATCH = 500
 
 
 def analyze_post(post_id: int) -> str:
-    """Analyse one post; returns what happened: routed, triage, analysed, skipped or failed.
+    """Analyse one post; returns what happened: routed, triage, no_answer, merged, analysed, skipped or failed.
 
     1. Claim the post: `pending` → `done` in the transaction of the work (nothing to claim → "skipped").
-    2. A post attached to an incident that is no longer `new` is only marked analysed: no re-routing.
+    2. The post's kind and negativity (otklik.nlp.kind) are stored on it. A post attached to an incident that is
+       no longer `new` is then only marked analysed: no re-routing. An `abusive` or `spam` post that opens a `new`
+       incident makes it `no_answer` with that reason (never deleted) instead of routing.
     3. Topic: the sender's topic (confidence 1.0), else the classifier's on the texts of the incident's posts.
     4. Classify the incident; name its territory when the text names one.
-    5. Confident and a rule applies → route by the rule; otherwise → triage with the reason in the note.
+    5. Place: the first address in the text becomes the incident's address (when it has none).
+    6. The same problem as an open incident (otklik.nlp.duplicates) → merged into it ("merged").
+    7. Confident and a rule applies → route by the rule; otherwise → triage with the reason in the note.
     An error rolls the work back and marks the post `failed` (no retry loop); a database that is momentarily
     unavailable is raised for the task's retry, the post staying `pending`.
     """
@@ -62,13 +75,29 @@ def analyze_post(post_id: int) -> str:
         return "failed"
 
 
+_NO_ANSWER_KINDS = {PostKind.ABUSIVE: NoAnswerReason.ABUSIVE, PostKind.SPAM: NoAnswerReason.SPAM}
+
+
 def _analyze(post: Post) -> str:
+    result = analyze_kind(post.text)
+    post.kind = result.kind
+    post.negative = result.negative
+    post.save(update_fields=["kind", "negative"])
+
     incident = post.incident
     if incident is None or incident.status != IncidentStatus.NEW:
         return "analysed"
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     if incident.status != IncidentStatus.NEW:
         return "analysed"
+    reason = _NO_ANSWER_KINDS.get(PostKind(result.kind))
+    if reason is not None and _opens(post, incident):
+        note = _("Marked automatically: the post looks like %(kind)s (negativity %(negative).2f).") % {
+            "kind": PostKind(result.kind).label,
+            "negative": result.negative,
+        }
+        do_mark_no_answer(incident, actor=None, reason=reason, note=note)
+        return "no_answer"
     text = _incident_text(incident)
 
     topic, group, confidence = _topic_for(incident, text)
@@ -82,6 +111,13 @@ def _analyze(post: Post) -> str:
         territories = find_territories(text, matcher)
         if territories:
             incident = do_update_incident(incident, actor=None, territory=territories[0])
+
+    if not incident.address:
+        place = extract_address(text)
+        if place is not None:
+            incident = do_update_incident(incident, actor=None, address=place.display)
+    if do_merge_duplicate(incident) is not None:
+        return "merged"
 
     threshold = settings.OTKLIK_CLASSIFIER_THRESHOLD
     if confidence < threshold:
@@ -106,6 +142,12 @@ def _analyze(post: Post) -> str:
         rule=suggestion.rule,
     )
     return "routed"
+
+
+def _opens(post: Post, incident: Incident) -> bool:
+    """`post` is the first post of `incident` (the one that opened it)."""
+    first = incident.posts.order_by("posted_at", "pk").values_list("pk", flat=True).first()
+    return first == post.pk
 
 
 def _incident_text(incident: Incident) -> str:

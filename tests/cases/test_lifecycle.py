@@ -357,3 +357,12 @@ def test_a_department_head_gives_an_assignment_to_one_executor(routed, dept_head
         do_submit_information(lead, actor=executor, text="Ответ")
     do_submit_information(lead, actor=colleague, text="Ответ")
     assert colleague.notifications.filter(assignment=lead).exists()
+
+
+def test_incidents_merged_earlier_follow_their_target_when_it_is_merged(operator):
+    first, second, third = ingest("Нет воды"), ingest("Нет воды опять"), ingest("Воды нет третий день")
+    do_merge(third, into=second, actor=operator)
+    do_merge(second, into=first, actor=operator)
+    third.refresh_from_db()
+    assert third.merged_into == first
+    assert first.posts.count() == 3

@@ -80,3 +80,16 @@ def test_it_finds_the_same_problem_by_topic_when_no_house_is_named(reference):
     assert find_duplicate(second) == first
     # The same text without a shared place or topic is not enough.
     assert find_duplicate(unrelated) is None
+
+
+def test_the_same_topic_at_another_known_address_is_another_problem(operator):
+    from otklik.nlp.duplicates import find_duplicate
+    from tests.factories import ingest
+
+    first = ingest("Третий день нет горячей воды на улице Чапаева, 27. Когда дадут?")
+    first.address = "улица Чапаева, 27"
+    first.save(update_fields=["address"])
+    second = ingest("Третий день нет горячей воды на Интернациональной, 20! Когда дадут?")
+    second.address = "улица Интернациональная, 20"
+    second.save(update_fields=["address"])
+    assert find_duplicate(second) is None
