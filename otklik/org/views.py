@@ -13,7 +13,6 @@ from django.contrib import messages
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Page, Paginator
-from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -58,30 +57,14 @@ def active_param(request: HttpRequest) -> str:
 
 
 def search(queryset: QuerySet[Any], q: str, fields: Sequence[str]) -> QuerySet[Any]:
-    """Rows where any of `fields` contains `q`, case-insensitively also for Cyrillic.
-
-    PostgreSQL compares in the database. SQLite's LIKE folds ASCII letters only («жкх» would not find «ЖКХ»), so
-    there the reference tables (hundreds of rows) are matched in Python with `casefold`, «ё» read as «е».
-    """
+    """Rows where any of `fields` contains `q`, case-insensitively (Cyrillic too: see otklik.core.sqlite)."""
     q = q.strip()
     if not q:
         return queryset
-    if connection.vendor == "postgresql":
-        condition = Q()
-        for name in fields:
-            condition |= Q(**{f"{name}__icontains": q})
-        return queryset.filter(condition)
-    needle = _fold(q)
-    matched = [
-        pk
-        for pk, *values in queryset.values_list("pk", *fields)
-        if any(value and needle in _fold(str(value)) for value in values)
-    ]
-    return queryset.filter(pk__in=matched)
-
-
-def _fold(text: str) -> str:
-    return text.casefold().replace("ё", "е")
+    condition = Q()
+    for name in fields:
+        condition |= Q(**{f"{name}__icontains": q})
+    return queryset.filter(condition)
 
 
 def filter_active(queryset: QuerySet[Any], active: str) -> QuerySet[Any]:
