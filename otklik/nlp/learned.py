@@ -107,3 +107,28 @@ def train(records: Sequence[LabelledText]) -> LearnedModel:
 def evaluate(model: LearnedModel, records: Sequence[LabelledText]) -> dict[str, float]:
     predicted = [c.group_name or "" for c in model.classify_many([r.text for r in records])]
     return {"n": len(records), **scores([r.group for r in records], predicted)}
+
+
+def activate(directory: str | Path) -> Path:
+    """Check that `directory` holds a loadable LearnedModel, then install a copy as the production model
+    (`otklik.nlp.model.active_dir()`), atomically: a failed copy leaves the old model active."""
+    import shutil
+    import tempfile
+
+    from otklik.nlp.model import active_dir
+
+    source = Path(directory)
+    LearnedModel.load(source)
+    target = active_dir()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix="active-", dir=target.parent))
+    shutil.copytree(source, staging, dirs_exist_ok=True)
+    old = target.with_name(f"{target.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        target.rename(old)
+    staging.rename(target)
+    if old.exists():
+        shutil.rmtree(old)
+    return target
