@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "otklik.intake",
     "otklik.nlp",
     "otklik.cases",
+    "otklik.sla",
     "otklik.answers",
     "otklik.notifications",
     "otklik.ops",
@@ -304,6 +305,11 @@ CELERY_BEAT_SCHEDULE = {
     "detect-spikes": {
         "task": "otklik.nlp.tasks.detect_spikes_task",
         "schedule": timedelta(minutes=10),
+    },
+    # Weekly, Sunday 02:30 city time (CELERY_TIMEZONE): retrain the topic model on the operators' labels.
+    "retrain-topic-model": {
+        "task": "otklik.nlp.tasks.retrain_topic_model",
+        "schedule": crontab(hour=2, minute=30, day_of_week="sunday"),
     },
 }
 
