@@ -302,6 +302,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "otklik.ops.tasks.purge_task_runs",
         "schedule": crontab(hour=3, minute=15),
     },
+    "sla-sweep": {
+        "task": "otklik.sla.tasks.sla_sweep",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 55},
+    },
     "detect-spikes": {
         "task": "otklik.nlp.tasks.detect_spikes_task",
         "schedule": timedelta(minutes=10),

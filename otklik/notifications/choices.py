@@ -10,6 +10,9 @@ class NotificationKind(models.TextChoices):
     ASSIGNMENT_DECLINED = "assignment_declined", _("Department declined an assignment")
     INFO_SUBMITTED = "info_submitted", _("Department sent information")
     ANSWER_APPROVAL = "answer_approval", _("Answer waits for approval")
+    DEADLINE_WARNING = "deadline_warning", _("Deadline is near")
+    DEADLINE_OVERDUE = "deadline_overdue", _("Deadline missed")
+    DEADLINE_LONG_OVERDUE = "deadline_long_overdue", _("Deadline long missed")
     GENERIC = "generic", _("Notice")
 
 

@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from otklik.sla.models import CalendarDay, WorkSchedule
+from otklik.sla.models import CalendarDay, Clock, DutyShift, SlaPolicy, WorkSchedule
 
 
 @admin.register(CalendarDay)
@@ -22,3 +22,37 @@ class WorkScheduleAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return not WorkSchedule.objects.exists()
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "group",
+        "topic",
+        "priority",
+        "channel",
+        "assignment_hours",
+        "answer_hours",
+        "calendar_time",
+        "order",
+        "is_active",
+    )
+    list_filter = ("is_active", "calendar_time", "priority", "channel")
+    search_fields = ("name", "group__name", "topic__name")
+    autocomplete_fields = ("group", "topic")
+
+
+@admin.register(Clock)
+class ClockAdmin(admin.ModelAdmin):
+    list_display = ("incident", "assignment", "kind", "state", "due_at", "warned_at", "overdue_at", "long_overdue_at")
+    list_filter = ("kind", "state", "calendar_time")
+    raw_id_fields = ("incident", "assignment", "policy")
+    date_hierarchy = "due_at"
+
+
+@admin.register(DutyShift)
+class DutyShiftAdmin(admin.ModelAdmin):
+    list_display = ("user", "starts_at", "ends_at", "note")
+    date_hierarchy = "starts_at"
+    raw_id_fields = ("user",)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from otklik.core.worktime import DayKind, Schedule
+from otklik.intake.choices import Channel
+from otklik.sla.choices import OPEN_STATES, ClockKind, ClockState, PolicyPriority
 
 
 class CalendarDayKind(models.TextChoices):
@@ -72,3 +76,151 @@ class WorkSchedule(models.Model):
     def current(cls) -> Schedule:
         row = cls.objects.order_by("pk").first()
         return row.as_schedule() if row else Schedule()
+
+
+class SlaPolicy(models.Model):
+    """Deadlines for incidents matching group/topic, priority and source; the most specific active policy wins.
+
+    Hours are working hours unless `calendar_time` (24/7: e.g. no hot water in winter, a burst pipe).
+    """
+
+    name = models.CharField(_("name"), max_length=255)
+    group = models.ForeignKey(
+        "org.TopicGroup", verbose_name=_("group"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    topic = models.ForeignKey(
+        "org.Topic", verbose_name=_("topic"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    priority = models.CharField(_("priority"), max_length=8, choices=PolicyPriority.choices, default=PolicyPriority.ANY)
+    channel = models.CharField(
+        _("channel"), max_length=16, blank=True, choices=Channel.choices, help_text=_("Empty: any channel.")
+    )
+    first_answer_hours = models.DecimalField(
+        _("first (primary) answer, hours"),
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Empty: no separate clock for the first answer."),
+    )
+    assignment_hours = models.DecimalField(
+        _("department's information, hours"), max_digits=6, decimal_places=2, default=Decimal("8")
+    )
+    answer_hours = models.DecimalField(_("answer, hours"), max_digits=6, decimal_places=2, default=Decimal("9"))
+    final_answer_days = models.PositiveSmallIntegerField(
+        _("final answer after an intermediate one, working days"), default=7
+    )
+    calendar_time = models.BooleanField(
+        _("count calendar time (24/7)"),
+        default=False,
+        help_text=_("For urgent topics: the clock runs at night and on days off; the operator on duty is notified."),
+    )
+    warn_at_percent = models.PositiveSmallIntegerField(_("warn when this share of the time is used, %"), default=80)
+    long_overdue_hours = models.DecimalField(
+        _("long overdue after the due time, hours"), max_digits=6, decimal_places=2, default=Decimal("8")
+    )
+    long_overdue_roles = models.CharField(
+        _("long overdue goes to (roles)"),
+        max_length=128,
+        default="director",
+        help_text=_("Comma-separated roles notified when a clock is long overdue, e.g. director."),
+    )
+    order = models.PositiveIntegerField(_("order"), default=100)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["order", "pk"]
+        verbose_name = _("deadline policy")
+        verbose_name_plural = _("deadline policies")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.topic is not None and self.group_id and self.topic.group_id != self.group_id:
+            raise ValidationError(_("The topic belongs to another group."))
+        if not 1 <= self.warn_at_percent <= 99:
+            raise ValidationError(_("The warning share must be between 1 and 99 %."))
+
+
+class Clock(models.Model):
+    """One deadline of an incident or an assignment, with its escalation levels stored so a sweep can claim them.
+
+    `warn_at`, `due_at`, `long_due_at` are absolute moments computed when the clock starts (or resumes). The sweep
+    sets `warned_at` / `overdue_at` / `long_overdue_at` with a conditional UPDATE … RETURNING, so each level fires
+    once per clock whatever the number of sweeps racing.
+    """
+
+    kind = models.CharField(_("kind"), max_length=16, choices=ClockKind.choices)
+    incident = models.ForeignKey(
+        "cases.Incident", verbose_name=_("incident"), on_delete=models.CASCADE, related_name="clocks"
+    )
+    assignment = models.ForeignKey(
+        "cases.Assignment",
+        verbose_name=_("assignment"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="clocks",
+    )
+    policy = models.ForeignKey(
+        SlaPolicy, verbose_name=_("policy"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(_("state"), max_length=8, choices=ClockState.choices, default=ClockState.RUNNING)
+    calendar_time = models.BooleanField(_("calendar time"), default=False)
+    hours = models.DecimalField(_("hours"), max_digits=8, decimal_places=2)
+    started_at = models.DateTimeField(_("started"))
+    warn_at = models.DateTimeField(_("warning at"))
+    due_at = models.DateTimeField(_("due"))
+    long_due_at = models.DateTimeField(_("long overdue at"))
+    paused_at = models.DateTimeField(_("paused"), null=True, blank=True)
+    remaining_seconds = models.FloatField(_("time left when paused, seconds"), null=True, blank=True)
+    paused_calendar_seconds = models.FloatField(_("paused, calendar seconds"), default=0.0)
+    paused_working_seconds = models.FloatField(_("paused, working seconds"), default=0.0)
+    stopped_at = models.DateTimeField(_("stopped"), null=True, blank=True)
+    elapsed_working_seconds = models.FloatField(_("working time used, seconds"), null=True, blank=True)
+    elapsed_calendar_seconds = models.FloatField(_("calendar time used, seconds"), null=True, blank=True)
+    warned_at = models.DateTimeField(_("warning sent"), null=True, blank=True)
+    overdue_at = models.DateTimeField(_("overdue notice sent"), null=True, blank=True)
+    long_overdue_at = models.DateTimeField(_("long overdue notice sent"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        verbose_name = _("clock")
+        verbose_name_plural = _("clocks")
+        indexes = [
+            models.Index(fields=["state", "warn_at"], name="sla_clock_warn"),
+            models.Index(fields=["state", "due_at"], name="sla_clock_due"),
+            models.Index(fields=["state", "long_due_at"], name="sla_clock_long_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.incident_id}: {self.due_at:%d.%m.%Y %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+
+class DutyShift(models.Model):
+    """An operator on duty out of hours: notified of 24/7 clocks that escalate outside working time."""
+
+    user = models.ForeignKey(
+        "accounts.User", verbose_name=_("operator on duty"), on_delete=models.CASCADE, related_name="duty_shifts"
+    )
+    starts_at = models.DateTimeField(_("from"))
+    ends_at = models.DateTimeField(_("until"))
+    note = models.CharField(_("note"), max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        verbose_name = _("duty shift")
+        verbose_name_plural = _("duty rota")
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.starts_at:%d.%m %H:%M}–{self.ends_at:%d.%m %H:%M}"
+
+    def clean(self) -> None:
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError(_("A shift must end after it starts."))

@@ -1,0 +1,306 @@
+"""Clocks: start, pause, resume and stop the deadlines of incidents and assignments (service functions).
+
+A clock counts working hours on the city's calendar (otklik.core.worktime) or, for a 24/7 policy, calendar hours.
+Starting computes `warn_at` (the policy's share of the time, 80 % by default), `due_at` and `long_due_at`; pausing
+keeps the time left; resuming computes new moments from the time left; stopping records the time used in working
+and in calendar hours and whether the deadline was met.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from otklik.core.errors import IllegalTransition
+from otklik.core.worktime import WorkCalendar, get_calendar
+from otklik.sla.choices import CLOCK_TRANSITIONS, OPEN_STATES, ClockKind, ClockState, ClockView, PolicyPriority
+from otklik.sla.models import Clock, SlaPolicy
+
+if TYPE_CHECKING:
+    from otklik.cases.models import Assignment, Incident
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """What a policy gives (defaults from settings when no policy matches)."""
+
+    policy: SlaPolicy | None
+    first_answer_hours: Decimal | None
+    assignment_hours: Decimal
+    answer_hours: Decimal
+    final_answer_days: int
+    calendar_time: bool
+    warn_fraction: float
+    long_overdue_hours: Decimal
+
+
+def _default_deadlines(priority: bool) -> Deadlines:
+    answer = settings.OTKLIK_ANSWER_HOURS_PRIORITY if priority else settings.OTKLIK_ANSWER_HOURS
+    return Deadlines(
+        policy=None,
+        first_answer_hours=None,
+        assignment_hours=Decimal(str(settings.OTKLIK_ASSIGNMENT_HOURS)),
+        answer_hours=Decimal(str(answer)),
+        final_answer_days=7,
+        calendar_time=False,
+        warn_fraction=0.8,
+        long_overdue_hours=Decimal("8"),
+    )
+
+
+def select_policy(*, group_id: int | None, topic_id: int | None, priority: bool, channel: str = "") -> SlaPolicy | None:
+    """The most specific active policy: topic over group over none; a channel over any; a priority over any;
+    then the lowest `order`."""
+    scope = Q(topic__isnull=True, group__isnull=True)
+    if group_id:
+        scope |= Q(topic__isnull=True, group_id=group_id)
+    if topic_id:
+        scope |= Q(topic_id=topic_id)
+    wanted = PolicyPriority.HIGH if priority else PolicyPriority.NORMAL
+    candidates = (
+        SlaPolicy.objects.filter(is_active=True)
+        .filter(scope)
+        .filter(priority__in=[PolicyPriority.ANY, wanted])
+        .filter(Q(channel="") | Q(channel=channel))
+    )
+    return min(
+        candidates,
+        key=lambda p: (
+            p.topic_id is None,
+            p.group_id is None,
+            not p.channel,
+            p.priority == PolicyPriority.ANY,
+            p.order,
+            p.pk,
+        ),
+        default=None,
+    )
+
+
+def deadlines_for(incident: Incident) -> Deadlines:
+    priority = bool(incident.topic_id and incident.topic and incident.topic.priority)
+    channel = _channel_of(incident)
+    policy = select_policy(group_id=incident.group_id, topic_id=incident.topic_id, priority=priority, channel=channel)
+    if policy is None:
+        return _default_deadlines(priority)
+    answer = policy.answer_hours
+    return Deadlines(
+        policy=policy,
+        first_answer_hours=policy.first_answer_hours,
+        assignment_hours=policy.assignment_hours,
+        answer_hours=answer,
+        final_answer_days=policy.final_answer_days,
+        calendar_time=policy.calendar_time,
+        warn_fraction=policy.warn_at_percent / 100,
+        long_overdue_hours=policy.long_overdue_hours,
+    )
+
+
+def _channel_of(incident: Incident) -> str:
+    post = incident.posts.select_related("source").order_by("created_at", "pk").first()
+    return post.source.channel if post is not None and post.source_id else ""
+
+
+def _advance(calendar: WorkCalendar, calendar_time: bool, start: dt.datetime, seconds: float) -> dt.datetime:
+    if calendar_time:
+        return start + dt.timedelta(seconds=seconds)
+    return calendar.add(start, dt.timedelta(seconds=seconds))
+
+
+def _used(calendar: WorkCalendar, calendar_time: bool, start: dt.datetime, end: dt.datetime) -> float:
+    if calendar_time:
+        return (end - start).total_seconds()
+    return calendar.between(start, end).total_seconds()
+
+
+def do_start_clock(
+    kind: str,
+    *,
+    incident: Incident,
+    hours: Decimal | float,
+    assignment: Assignment | None = None,
+    start: dt.datetime | None = None,
+    deadlines: Deadlines | None = None,
+) -> Clock:
+    """Start a clock of `hours` from `start` (now); an open clock of the same kind and target is stopped first."""
+    deadlines = deadlines or deadlines_for(incident)
+    start = start or timezone.now()
+    calendar = get_calendar()
+    total = float(hours) * 3600
+    calendar_time = deadlines.calendar_time
+    with transaction.atomic():
+        for old in Clock.objects.select_for_update().filter(
+            kind=kind, incident=incident, assignment=assignment, state__in=OPEN_STATES
+        ):
+            _stop(old, ClockState.STOPPED, start, calendar)
+        due_at = _advance(calendar, calendar_time, start, total)
+        return Clock.objects.create(
+            kind=kind,
+            incident=incident,
+            assignment=assignment,
+            policy=deadlines.policy,
+            calendar_time=calendar_time,
+            hours=Decimal(str(hours)),
+            started_at=start,
+            warn_at=_advance(calendar, calendar_time, start, total * deadlines.warn_fraction),
+            due_at=due_at,
+            long_due_at=_advance(calendar, calendar_time, due_at, float(deadlines.long_overdue_hours) * 3600),
+        )
+
+
+def _check(clock: Clock, to: str) -> None:
+    if to not in CLOCK_TRANSITIONS[clock.state]:
+        raise IllegalTransition(
+            _("A clock in state «%(from)s» cannot go to «%(to)s».")
+            % {"from": ClockState(clock.state).label, "to": ClockState(to).label}
+        )
+
+
+def _stop(clock: Clock, state: str, at: dt.datetime, calendar: WorkCalendar) -> Clock:
+    """Close a clock; the time used excludes the pauses, in working and in calendar hours."""
+    _check(clock, state)
+    end = clock.paused_at if clock.state == ClockState.PAUSED and clock.paused_at else at
+    clock.state = state
+    clock.stopped_at = end
+    clock.elapsed_working_seconds = max(
+        0.0, calendar.between(clock.started_at, end).total_seconds() - clock.paused_working_seconds
+    )
+    clock.elapsed_calendar_seconds = max(0.0, (end - clock.started_at).total_seconds() - clock.paused_calendar_seconds)
+    clock.save(update_fields=["state", "stopped_at", "elapsed_working_seconds", "elapsed_calendar_seconds"])
+    return clock
+
+
+def do_stop_clocks(
+    *,
+    incident: Incident,
+    kinds: tuple[str, ...],
+    assignment: Assignment | None = None,
+    at: dt.datetime | None = None,
+    met: bool = True,
+) -> list[Clock]:
+    """Stop the open clocks of these kinds: `met` (the thing was done) → met or missed by the due time; otherwise
+    stopped (cancelled, no longer needed)."""
+    at = at or timezone.now()
+    calendar = get_calendar()
+    stopped = []
+    with transaction.atomic():
+        clocks = Clock.objects.select_for_update().filter(incident=incident, kind__in=kinds, state__in=OPEN_STATES)
+        if assignment is not None:
+            clocks = clocks.filter(assignment=assignment)
+        for clock in clocks:
+            if clock.state == ClockState.PAUSED:
+                clock = _resume(clock, at, calendar)
+            on_time = at <= clock.due_at
+            state = (ClockState.MET if on_time else ClockState.MISSED) if met else ClockState.STOPPED
+            stopped.append(_stop(clock, state, at, calendar))
+    return stopped
+
+
+def do_pause_clocks(*, incident: Incident, at: dt.datetime | None = None) -> int:
+    """Pause the running clocks of an incident (it waits for the citizen): the time left is kept."""
+    at = at or timezone.now()
+    calendar = get_calendar()
+    paused = 0
+    with transaction.atomic():
+        for clock in Clock.objects.select_for_update().filter(incident=incident, state=ClockState.RUNNING):
+            _check(clock, ClockState.PAUSED)
+            clock.remaining_seconds = _used(calendar, clock.calendar_time, at, clock.due_at)
+            clock.state = ClockState.PAUSED
+            clock.paused_at = at
+            clock.save(update_fields=["state", "paused_at", "remaining_seconds"])
+            paused += 1
+    return paused
+
+
+def _resume(clock: Clock, at: dt.datetime, calendar: WorkCalendar) -> Clock:
+    """Run again from `at` with the time that was left; an overdue clock stays overdue (its due time is kept)."""
+    _check(clock, ClockState.RUNNING)
+    paused_at = clock.paused_at or at
+    clock.paused_calendar_seconds += max(0.0, (at - paused_at).total_seconds())
+    clock.paused_working_seconds += max(0.0, calendar.between(paused_at, at).total_seconds())
+    remaining = clock.remaining_seconds or 0.0
+    if remaining > 0:
+        total = float(clock.hours) * 3600
+        fraction = (clock.policy.warn_at_percent / 100) if clock.policy else 0.8
+        clock.due_at = _advance(calendar, clock.calendar_time, at, remaining)
+        warn_left = total * fraction - (total - remaining)
+        clock.warn_at = _advance(calendar, clock.calendar_time, at, max(0.0, warn_left))
+        long_hours = float(clock.policy.long_overdue_hours) if clock.policy else 8.0
+        clock.long_due_at = _advance(calendar, clock.calendar_time, clock.due_at, long_hours * 3600)
+    clock.state = ClockState.RUNNING
+    clock.paused_at = None
+    clock.remaining_seconds = None
+    clock.save(
+        update_fields=[
+            "state",
+            "paused_at",
+            "remaining_seconds",
+            "due_at",
+            "warn_at",
+            "long_due_at",
+            "paused_calendar_seconds",
+            "paused_working_seconds",
+        ]
+    )
+    return clock
+
+
+def do_resume_clocks(*, incident: Incident, at: dt.datetime | None = None) -> int:
+    """Resume the paused clocks of an incident; their due moments move by the time they were paused."""
+    at = at or timezone.now()
+    calendar = get_calendar()
+    with transaction.atomic():
+        clocks = list(Clock.objects.select_for_update().filter(incident=incident, state=ClockState.PAUSED))
+        for clock in clocks:
+            _resume(clock, at, calendar)
+    return len(clocks)
+
+
+@dataclass(frozen=True)
+class ClockStatus:
+    view: str
+    due_at: dt.datetime
+    left: dt.timedelta  # working (or calendar) time left; negative when overdue
+
+    @property
+    def label(self) -> str:
+        return str(ClockView(self.view).label)
+
+
+def clock_status(clock: Clock, now: dt.datetime | None = None) -> ClockStatus:
+    """How the clock looks now: on time, warning, overdue, paused, met, missed or stopped, and the time left."""
+    now = now or timezone.now()
+    calendar = get_calendar()
+    if clock.state == ClockState.PAUSED:
+        return ClockStatus(ClockView.PAUSED, clock.due_at, dt.timedelta(seconds=clock.remaining_seconds or 0))
+    if clock.state != ClockState.RUNNING:
+        return ClockStatus(str(clock.state), clock.due_at, dt.timedelta(0))
+    left = dt.timedelta(seconds=_used(calendar, clock.calendar_time, now, clock.due_at))
+    if now >= clock.due_at:
+        view = ClockView.OVERDUE
+    elif now >= clock.warn_at:
+        view = ClockView.WARNING
+    else:
+        view = ClockView.ON_TIME
+    return ClockStatus(view, clock.due_at, left)
+
+
+__all__ = [
+    "ClockKind",
+    "Deadlines",
+    "clock_status",
+    "deadlines_for",
+    "do_pause_clocks",
+    "do_resume_clocks",
+    "do_start_clock",
+    "do_stop_clocks",
+    "select_policy",
+]

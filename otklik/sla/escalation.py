@@ -1,0 +1,171 @@
+"""The escalation sweep: warning, overdue and long-overdue notices, each fired once per clock.
+
+Each level is claimed set-wise by one conditional `UPDATE … SET <level>_at = now WHERE state = 'running' AND
+<level>_at IS NULL AND <moment> <= now … RETURNING id` (PostgreSQL and SQLite ≥ 3.35), in batches: whatever the
+number of sweeps running at once, a row's level is set by exactly one of them, and only that one notifies.
+Recipients:
+- warning (the policy's share of the time, 80 % by default): the executor (the assignee, else the department's
+  people) for an assignment; the incident's operator (else the operators) for the incident's own clocks;
+- overdue: the same, plus the department head and the head of the service;
+- long overdue: the roles of the policy (the director by default) and the head of the service.
+A 24/7 clock escalating outside working time also notifies the operators on duty (otklik.sla.models.DutyShift).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from otklik.accounts.choices import Role
+from otklik.core.worktime import get_calendar
+from otklik.notifications.choices import NotificationKind
+from otklik.sla.choices import ClockKind, EscalationLevel
+from otklik.sla.models import Clock, DutyShift
+
+BATCH = 5000
+
+_LEVELS = {
+    EscalationLevel.WARNING: ("warned_at", "warn_at", "AND due_at > %s"),
+    EscalationLevel.OVERDUE: ("overdue_at", "due_at", ""),
+    EscalationLevel.LONG_OVERDUE: ("long_overdue_at", "long_due_at", "AND overdue_at IS NOT NULL"),
+}
+
+
+def claim(level: str, now: dt.datetime, batch: int = BATCH) -> list[int]:
+    """Set the level's moment on due running clocks not yet at that level; the ids this call set."""
+    stamp, moment, extra = _LEVELS[EscalationLevel(level)]
+    table = Clock._meta.db_table
+    condition = f"state = 'running' AND {stamp} IS NULL AND {moment} <= %s {extra}"
+    # The interpolated names are the constants of _LEVELS and the model's table; values go as parameters.
+    sql = (
+        f"UPDATE {table} SET {stamp} = %s WHERE {condition} "  # noqa: S608
+        f"AND id IN (SELECT id FROM {table} WHERE {condition} LIMIT {int(batch)}) RETURNING id"
+    )
+    # Raw SQL gets no field conversion: adapt the moment as the backend stores it (SQLite: UTC text).
+    value = connection.ops.adapt_datetimefield_value(now)
+    params: list[Any] = [value] * (1 + 2 * condition.count("%s"))
+    claimed: list[int] = []
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            ids = [row[0] for row in cursor.fetchall()]
+        claimed += ids
+        if len(ids) < batch:
+            return claimed
+
+
+def sweep(now: dt.datetime | None = None) -> dict[str, int]:
+    """Claim and notify every level; returns how many clocks reached each level in this sweep."""
+    now = now or timezone.now()
+    counts = {}
+    for level in (EscalationLevel.OVERDUE, EscalationLevel.LONG_OVERDUE, EscalationLevel.WARNING):
+        ids = claim(level, now)
+        counts[str(level)] = len(ids)
+        for start in range(0, len(ids), 500):
+            _notify(level, ids[start : start + 500], now)
+    return counts
+
+
+def _notify(level: str, ids: list[int], now: dt.datetime) -> None:
+    from otklik.notifications.services import do_notify
+
+    clocks = Clock.objects.filter(pk__in=ids).select_related(
+        "incident__owner", "assignment__department", "assignment__assignee", "policy"
+    )
+    out_of_hours_duty: list | None = None
+    for clock in clocks:
+        recipients = _recipients(clock, level)
+        if clock.calendar_time and not _in_working_time(now):
+            if out_of_hours_duty is None:
+                out_of_hours_duty = list(on_duty(now))
+            recipients += out_of_hours_duty
+        kind, title = _title(clock, level)
+        do_notify(
+            _unique(recipients),
+            kind=kind,
+            title=title,
+            body=_("Due %(due)s.") % {"due": date_format(timezone.localtime(clock.due_at), "DATETIME_FORMAT")},
+            url=_url(clock),
+            dedup_key=f"clock:{clock.pk}:{level}",
+            incident_id=clock.incident_id,
+            assignment_id=clock.assignment_id,
+        )
+
+
+def _in_working_time(now: dt.datetime) -> bool:
+    calendar = get_calendar()
+    local = timezone.localtime(now)
+    return any(begin <= local < end for begin, end in calendar.periods(local.date()))
+
+
+def on_duty(now: dt.datetime) -> Iterable:
+    return [s.user for s in DutyShift.objects.filter(starts_at__lte=now, ends_at__gt=now, user__is_active=True)]
+
+
+def _unique(users: list) -> list:
+    seen: set[int] = set()
+    out = []
+    for user in users:
+        if user.pk not in seen:
+            seen.add(user.pk)
+            out.append(user)
+    return out
+
+
+def _recipients(clock: Clock, level: str) -> list:
+    from otklik.accounts.models import User
+
+    people: list = []
+    assignment = clock.assignment
+    if assignment is not None:
+        if assignment.assignee is not None and assignment.assignee.is_active:
+            people.append(assignment.assignee)
+        else:
+            people += User.objects.filter(department=assignment.department_id, role=Role.EXECUTOR, is_active=True)
+        if level != EscalationLevel.WARNING:
+            people += User.objects.filter(department=assignment.department_id, role=Role.DEPT_HEAD, is_active=True)
+    else:
+        owner = clock.incident.owner
+        if owner is not None and owner.is_active:
+            people.append(owner)
+        else:
+            people += User.objects.filter(role=Role.OPERATOR, is_active=True)
+    if level != EscalationLevel.WARNING:
+        people += User.objects.filter(role=Role.HEAD, is_active=True)
+    if level == EscalationLevel.LONG_OVERDUE:
+        roles = [r.strip() for r in (clock.policy.long_overdue_roles if clock.policy else "director").split(",")]
+        people += User.objects.filter(role__in=[r for r in roles if r], is_active=True)
+    return people
+
+
+def _title(clock: Clock, level: str) -> tuple[str, str]:
+    what = ClockKind(clock.kind).label
+    target = (
+        _("%(department)s, incident #%(id)s") % {"department": clock.assignment.department, "id": clock.incident_id}
+        if clock.assignment is not None
+        else _("incident #%(id)s") % {"id": clock.incident_id}
+    )
+    if level == EscalationLevel.WARNING:
+        return NotificationKind.DEADLINE_WARNING, _("Deadline is near: %(what)s, %(target)s") % {
+            "what": what,
+            "target": target,
+        }
+    if level == EscalationLevel.OVERDUE:
+        return NotificationKind.DEADLINE_OVERDUE, _("Overdue: %(what)s, %(target)s") % {"what": what, "target": target}
+    return NotificationKind.DEADLINE_LONG_OVERDUE, _("Long overdue: %(what)s, %(target)s") % {
+        "what": what,
+        "target": target,
+    }
+
+
+def _url(clock: Clock) -> str:
+    if clock.assignment_id:
+        return reverse("assignment-detail", args=[clock.assignment_id])
+    return reverse("incident-card", args=[clock.incident_id])
