@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
@@ -65,6 +66,69 @@ def do_notify(
         created.append(notification)
         send_notification_email.delay_on_commit(notification.pk)
     return created
+
+
+# Notifications created together are e-mailed by one task per this many.
+EMAIL_BATCH = 100
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notice to several people, for do_notify_many."""
+
+    recipients: Sequence[User]
+    kind: str
+    title: str
+    dedup_key: str
+    body: str = ""
+    url: str = ""
+    incident_id: int | None = None
+    assignment_id: int | None = None
+
+
+def do_notify_many(notices: Iterable[Notice]) -> int:
+    """do_notify for many notices at once: one INSERT for all rows (a sweep notifying thousands), falling back to
+    one by one when some were already sent (their dedup key exists). Returns how many notifications were created."""
+    from otklik.notifications.tasks import send_notification_emails
+
+    notices = list(notices)
+    rows = [
+        Notification(
+            recipient=user,
+            kind=notice.kind,
+            title=notice.title[:255],
+            body=notice.body,
+            url=notice.url,
+            dedup_key=notice.dedup_key,
+            incident_id=notice.incident_id,
+            assignment_id=notice.assignment_id,
+        )
+        for notice in notices
+        for user in notice.recipients
+    ]
+    try:
+        with transaction.atomic():
+            created = Notification.objects.bulk_create(rows)
+    except IntegrityError:
+        total = 0
+        for notice in notices:
+            total += len(
+                do_notify(
+                    notice.recipients,
+                    kind=notice.kind,
+                    title=notice.title,
+                    body=notice.body,
+                    url=notice.url,
+                    dedup_key=notice.dedup_key,
+                    incident_id=notice.incident_id,
+                    assignment_id=notice.assignment_id,
+                )
+            )
+        return total
+    ids = [notification.pk for notification in created]
+    for start in range(0, len(ids), EMAIL_BATCH):
+        send_notification_emails.delay_on_commit(ids[start : start + EMAIL_BATCH])
+    return len(created)
 
 
 def do_mark_read(recipient: User, *, notification_ids: Iterable[int] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -10,6 +11,8 @@ from django.db import InterfaceError, OperationalError
 
 from otklik.notifications.email import TRANSIENT_MAIL_ERRORS, DeliveryBusy, deliver, unsent_ids
 from otklik.ops.recording import recorded_task
+
+log = logging.getLogger(__name__)
 
 #: A notification whose e-mail was never attempted this long after its creation lost its message.
 UNSENT_AFTER = dt.timedelta(minutes=10)
@@ -37,3 +40,23 @@ def sweep_unsent_emails() -> int:
     for pk in ids:
         send_notification_email.delay(pk)
     return len(ids)
+
+
+@recorded_task(transient=(OperationalError, InterfaceError), max_retries=5, retry_backoff=30)
+def send_notification_emails(notification_ids: list[int]) -> int:
+    """Send the e-mails of many notifications (one message for a sweep's batch instead of one per notification).
+
+    Each e-mail is claimed by `deliver` as in send_notification_email, so a redelivered batch sends nothing twice;
+    an e-mail that fails for a passing reason gets a task of its own, with that task's retries and back-off.
+    """
+    sent = 0
+    retry_alone: tuple[type[Exception], ...] = (*TRANSIENT_MAIL_ERRORS, DeliveryBusy)
+    for pk in notification_ids:
+        try:
+            deliver(pk, final_attempt=False)
+            sent += 1
+        except retry_alone:
+            send_notification_email.delay(pk)
+        except Exception:  # a permanent error: `deliver` stored it on the row (failed); go on with the others
+            log.exception("e-mail of notification %s failed", pk)
+    return sent

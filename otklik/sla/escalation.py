@@ -39,7 +39,11 @@ _LEVELS = {
 
 
 def claim(level: str, now: dt.datetime, batch: int = BATCH) -> list[int]:
-    """Set the level's moment on due running clocks not yet at that level; the ids this call set."""
+    """Set the level's moment on at most `batch` due running clocks not yet at that level; the ids this call set.
+
+    Run it inside the transaction that also notifies: a sweep that dies rolls both back, and the next one claims
+    the rows again — nothing is lost and nothing is sent twice.
+    """
     stamp, moment, extra = _LEVELS[EscalationLevel(level)]
     table = Clock._meta.db_table
     condition = f"state = 'running' AND {stamp} IS NULL AND {moment} <= %s {extra}"
@@ -51,52 +55,80 @@ def claim(level: str, now: dt.datetime, batch: int = BATCH) -> list[int]:
     # Raw SQL gets no field conversion: adapt the moment as the backend stores it (SQLite: UTC text).
     value = connection.ops.adapt_datetimefield_value(now)
     params: list[Any] = [value] * (1 + 2 * condition.count("%s"))
-    claimed: list[int] = []
-    while True:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            ids = [row[0] for row in cursor.fetchall()]
-        claimed += ids
-        if len(ids) < batch:
-            return claimed
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
 
 
-def sweep(now: dt.datetime | None = None) -> dict[str, int]:
-    """Claim and notify every level; returns how many clocks reached each level in this sweep."""
+def sweep(now: dt.datetime | None = None, batch: int = 500) -> dict[str, int]:
+    """Claim and notify every level, `batch` clocks per transaction; how many clocks reached each level."""
     now = now or timezone.now()
     counts = {}
+    people = _People()
     for level in (EscalationLevel.OVERDUE, EscalationLevel.LONG_OVERDUE, EscalationLevel.WARNING):
-        ids = claim(level, now)
-        counts[str(level)] = len(ids)
-        for start in range(0, len(ids), 500):
-            _notify(level, ids[start : start + 500], now)
+        total = 0
+        while True:
+            with transaction.atomic():
+                ids = claim(level, now, batch)
+                _notify(level, ids, now, people)
+            total += len(ids)
+            if len(ids) < batch:
+                break
+        counts[str(level)] = total
     return counts
 
 
-def _notify(level: str, ids: list[int], now: dt.datetime) -> None:
-    from otklik.notifications.services import do_notify
+class _People:
+    """Recipients looked up once per sweep: by role, and a department's people by role."""
 
+    def __init__(self) -> None:
+        self._roles: dict[str, list] = {}
+        self._departments: dict[tuple[int, str], list] = {}
+        self.duty: list | None = None
+
+    def role(self, role: str) -> list:
+        from otklik.accounts.models import User
+
+        if role not in self._roles:
+            self._roles[role] = list(User.objects.filter(role=role, is_active=True))
+        return self._roles[role]
+
+    def department(self, department_id: int, role: str) -> list:
+        from otklik.accounts.models import User
+
+        key = (department_id, role)
+        if key not in self._departments:
+            self._departments[key] = list(User.objects.filter(department=department_id, role=role, is_active=True))
+        return self._departments[key]
+
+
+def _notify(level: str, ids: list[int], now: dt.datetime, people: _People) -> None:
+    from otklik.notifications.services import Notice, do_notify_many
+
+    notices = []
     clocks = Clock.objects.filter(pk__in=ids).select_related(
         "incident__owner", "assignment__department", "assignment__assignee", "policy"
     )
-    out_of_hours_duty: list | None = None
     for clock in clocks:
-        recipients = _recipients(clock, level)
+        recipients = _recipients(clock, level, people)
         if clock.calendar_time and not _in_working_time(now):
-            if out_of_hours_duty is None:
-                out_of_hours_duty = list(on_duty(now))
-            recipients += out_of_hours_duty
+            if people.duty is None:
+                people.duty = list(on_duty(now))
+            recipients += people.duty
         kind, title = _title(clock, level)
-        do_notify(
-            _unique(recipients),
-            kind=kind,
-            title=title,
-            body=_("Due %(due)s.") % {"due": date_format(timezone.localtime(clock.due_at), "DATETIME_FORMAT")},
-            url=_url(clock),
-            dedup_key=f"clock:{clock.pk}:{level}",
-            incident_id=clock.incident_id,
-            assignment_id=clock.assignment_id,
+        notices.append(
+            Notice(
+                _unique(recipients),
+                kind=kind,
+                title=title,
+                body=_("Due %(due)s.") % {"due": date_format(timezone.localtime(clock.due_at), "DATETIME_FORMAT")},
+                url=_url(clock),
+                dedup_key=f"clock:{clock.pk}:{level}",
+                incident_id=clock.incident_id,
+                assignment_id=clock.assignment_id,
+            )
         )
+    do_notify_many(notices)
 
 
 def _in_working_time(now: dt.datetime) -> bool:
@@ -119,30 +151,29 @@ def _unique(users: list) -> list:
     return out
 
 
-def _recipients(clock: Clock, level: str) -> list:
-    from otklik.accounts.models import User
-
-    people: list = []
+def _recipients(clock: Clock, level: str, people: _People) -> list:
+    recipients: list = []
     assignment = clock.assignment
     if assignment is not None:
         if assignment.assignee is not None and assignment.assignee.is_active:
-            people.append(assignment.assignee)
+            recipients.append(assignment.assignee)
         else:
-            people += User.objects.filter(department=assignment.department_id, role=Role.EXECUTOR, is_active=True)
+            recipients += people.department(assignment.department_id, Role.EXECUTOR)
         if level != EscalationLevel.WARNING:
-            people += User.objects.filter(department=assignment.department_id, role=Role.DEPT_HEAD, is_active=True)
+            recipients += people.department(assignment.department_id, Role.DEPT_HEAD)
     else:
         owner = clock.incident.owner
         if owner is not None and owner.is_active:
-            people.append(owner)
+            recipients.append(owner)
         else:
-            people += User.objects.filter(role=Role.OPERATOR, is_active=True)
+            recipients += people.role(Role.OPERATOR)
     if level != EscalationLevel.WARNING:
-        people += User.objects.filter(role=Role.HEAD, is_active=True)
+        recipients += people.role(Role.HEAD)
     if level == EscalationLevel.LONG_OVERDUE:
-        roles = [r.strip() for r in (clock.policy.long_overdue_roles if clock.policy else "director").split(",")]
-        people += User.objects.filter(role__in=[r for r in roles if r], is_active=True)
-    return people
+        roles = (clock.policy.long_overdue_roles if clock.policy else "director").split(",")
+        for role in {r.strip() for r in roles if r.strip()}:
+            recipients += people.role(role)
+    return recipients
 
 
 def _title(clock: Clock, level: str) -> tuple[str, str]:

@@ -105,9 +105,19 @@ def test_claims_in_batches_take_every_row_once(people):
     incidents = Incident.objects.bulk_create([Incident() for _ in range(25)])
     for incident in incidents:
         do_start_clock(ClockKind.ANSWER, incident=incident, hours=1, start=at(2026, 12, 1, 9))
-    first = claim("overdue", at(2026, 12, 1, 12), batch=10)
-    assert sorted(first) == sorted(Clock.objects.values_list("pk", flat=True))
-    assert claim("overdue", at(2026, 12, 1, 13), batch=10) == []
+    batches = [claim("overdue", at(2026, 12, 1, 12), batch=10) for _ in range(4)]
+    assert [len(b) for b in batches] == [10, 10, 5, 0]
+    assert sorted(sum(batches, [])) == sorted(Clock.objects.values_list("pk", flat=True))
+    assert sweep(at(2026, 12, 1, 13), batch=10)["overdue"] == 0
+
+
+@pytest.mark.django_db
+def test_a_sweep_in_batches_notifies_every_clock_once(people):
+    incidents = Incident.objects.bulk_create([Incident(owner=people["operator"]) for _ in range(23)])
+    for incident in incidents:
+        do_start_clock(ClockKind.ANSWER, incident=incident, hours=1, start=at(2026, 12, 1, 9))
+    assert sweep(at(2026, 12, 1, 12), batch=5)["overdue"] == 23
+    assert Notification.objects.filter(recipient=people["operator"]).count() == 23
 
 
 @pytest.mark.django_db(transaction=True)
@@ -134,3 +144,17 @@ def test_two_sweeps_racing_notify_once(people):
     assert sum(r["overdue"] for r in results) == 300
     assert Notification.objects.filter(recipient=people["operator"]).count() == 300
     assert Notification.objects.filter(recipient=people["head"]).count() == 300
+
+
+@pytest.mark.django_db
+def test_escalation_notices_are_emailed(people, mailoutbox, django_capture_on_commit_callbacks):
+    people["operator"].email = "oper@example.org"
+    people["operator"].save()
+    people["head"].email = "head@example.org"
+    people["head"].save()
+    incident = Incident.objects.create(owner=people["operator"])
+    do_start_clock(ClockKind.ANSWER, incident=incident, hours=1, start=at(2026, 12, 1, 9))
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep(at(2026, 12, 1, 12))
+    assert sorted(m.to[0] for m in mailoutbox) == ["head@example.org", "oper@example.org"]
+    assert all("#%d" % incident.pk in m.subject for m in mailoutbox)
