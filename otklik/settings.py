@@ -201,6 +201,10 @@ if _EMAIL_BACKEND.endswith("smtp.EmailBackend"):
     }
 OTKLIK_EMAIL_RATE_LIMIT = env_str("OTKLIK_EMAIL_RATE_LIMIT") or None
 MAILERS = {"default": {"BACKEND": _EMAIL_BACKEND, "OPTIONS": _EMAIL_OPTIONS}}
+# A staff Telegram chat for escalations (Bot API over HTTPS); off unless both the token and the chat are set.
+OTKLIK_TELEGRAM_BOT_TOKEN = env_str("OTKLIK_TELEGRAM_BOT_TOKEN")
+OTKLIK_TELEGRAM_STAFF_CHAT_ID = env_str("OTKLIK_TELEGRAM_STAFF_CHAT_ID")
+OTKLIK_TELEGRAM_API_URL = env_str("OTKLIK_TELEGRAM_API_URL", "https://api.telegram.org")
 DEFAULT_FROM_EMAIL = env_str("OTKLIK_DEFAULT_FROM_EMAIL", "otklik@localhost")
 
 # --- REST API ---------------------------------------------------------------------------------------------
@@ -320,10 +324,15 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Otklik -----------------------------------------------------------------------------------------------
 OTKLIK_CITY_NAME = env_str("OTKLIK_CITY_NAME", "Нижневартовск")
-# The topic classifier, behind one interface (otklik.nlp.base.Classifier); the NLP issue swaps it here.
-OTKLIK_CLASSIFIER = env_str("OTKLIK_CLASSIFIER", "otklik.nlp.keywords.KeywordClassifier")
-# Below this confidence an incident goes to triage instead of being routed automatically.
-OTKLIK_CLASSIFIER_THRESHOLD = env_float("OTKLIK_CLASSIFIER_THRESHOLD", 0.35)
+# The topic classifier, behind one interface (otklik.nlp.base.Classifier): the learned model (the active one in
+# VAR_DIR/nlp/active, else the default built from the shipped corpus). The keyword classifier is
+# "otklik.nlp.keywords.KeywordClassifier" (with OTKLIK_CLASSIFIER_THRESHOLD 0.35).
+OTKLIK_CLASSIFIER = env_str("OTKLIK_CLASSIFIER", "otklik.nlp.learned.LearnedClassifier")
+# Below this confidence an incident goes to triage instead of being routed automatically. For the learned model it
+# is the group's probability; chosen on the corpus's held-out split (docs/NLP.md, "Topic and group").
+OTKLIK_CLASSIFIER_THRESHOLD = env_float("OTKLIK_CLASSIFIER_THRESHOLD", 0.5)
+# Where the default model built from the shipped corpus is cached (one subdirectory per corpus + recipe digest).
+OTKLIK_CLASSIFIER_DEFAULT_DIR = Path(env_str("OTKLIK_CLASSIFIER_DEFAULT_DIR", str(VAR_DIR / "nlp" / "default")))
 # Default working-hour deadlines (DOMAIN.md): department information, answer (normal / priority).
 OTKLIK_ASSIGNMENT_HOURS = env_float("OTKLIK_ASSIGNMENT_HOURS", 8)
 OTKLIK_ANSWER_HOURS = env_float("OTKLIK_ANSWER_HOURS", 9)

@@ -44,3 +44,26 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class StaffMessage(models.Model):
+    """A message to the staff Telegram chat, stored first and sent by a task (once: claimed like an e-mail)."""
+
+    dedup_key = models.CharField(max_length=255, unique=True)
+    text = models.TextField(_("text"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    message_id = models.BigIntegerField(_("message id in the chat"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("staff chat message")
+        verbose_name_plural = _("staff chat messages")
+
+    def __str__(self) -> str:
+        return self.text[:60]

@@ -60,3 +60,15 @@ def send_notification_emails(notification_ids: list[int]) -> int:
         except Exception:  # a permanent error: `deliver` stored it on the row (failed); go on with the others
             log.exception("e-mail of notification %s failed", pk)
     return sent
+
+
+@recorded_task(bind=True, max_retries=8, rate_limit="20/m")
+def send_staff_message(self: Any, message_id: int) -> str:
+    """Send one message to the staff Telegram chat; 429/5xx/network errors retried with back-off."""
+    from otklik.notifications.telegram import TelegramRetry, deliver
+
+    try:
+        return deliver(message_id)
+    except TelegramRetry as exc:
+        countdown = exc.after if exc.after is not None else min(1800, 30 * 2**self.request.retries)
+        raise self.retry(exc=exc, countdown=countdown) from exc

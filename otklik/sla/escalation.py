@@ -129,6 +129,22 @@ def _notify(level: str, ids: list[int], now: dt.datetime, people: _People) -> No
             )
         )
     do_notify_many(notices)
+    if level != EscalationLevel.WARNING and notices:
+        _post_to_staff_chat(level, notices)
+
+
+def _post_to_staff_chat(level: str, notices: list) -> None:
+    """One message per batch to the staff Telegram chat (if configured): the titles, at most 30 lines."""
+    from django.conf import settings
+
+    from otklik.notifications.telegram import do_post_to_staff_chat
+
+    base = settings.SITE_URL.rstrip("/")
+    lines = [f"• {n.title}" + (f" — {base}{n.url}" if base else "") for n in notices[:30]]
+    if len(notices) > 30:
+        lines.append(_("…and %(n)d more.") % {"n": len(notices) - 30})
+    header = EscalationLevel(level).label
+    do_post_to_staff_chat(f"{header}: {len(notices)}\n" + "\n".join(lines), dedup_key=f"sla:{notices[0].dedup_key}")
 
 
 def _in_working_time(now: dt.datetime) -> bool:
