@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from otklik.sla.models import CalendarDay, Clock, DutyShift, SlaPolicy, WorkSchedule
+from otklik.sla.models import CalendarDay, Clock, Delegation, DutyShift, ExtensionRequest, SlaPolicy, WorkSchedule
 
 
 @admin.register(CalendarDay)
@@ -56,3 +56,23 @@ class DutyShiftAdmin(admin.ModelAdmin):
     list_display = ("user", "starts_at", "ends_at", "note")
     date_hierarchy = "starts_at"
     raw_id_fields = ("user",)
+
+
+@admin.register(ExtensionRequest)
+class ExtensionRequestAdmin(admin.ModelAdmin):
+    list_display = ("clock", "hours", "status", "requested_by", "created_at", "decided_by", "decided_at")
+    list_filter = ("status",)
+    raw_id_fields = ("clock", "requested_by", "decided_by")
+    readonly_fields = ("old_due_at", "new_due_at", "created_at", "decided_at")
+
+
+@admin.register(Delegation)
+class DelegationAdmin(admin.ModelAdmin):
+    """Kept for the record: delegations are revoked, never deleted."""
+
+    list_display = ("head", "acting", "starts_at", "ends_at", "reason", "revoked_at")
+    raw_id_fields = ("head", "acting", "created_by", "revoked_by")
+    readonly_fields = ("created_by", "created_at", "revoked_at", "revoked_by")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

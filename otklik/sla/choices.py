@@ -55,3 +55,16 @@ class PolicyPriority(models.TextChoices):
     ANY = "any", _("Any")
     HIGH = "high", _("Priority (★) topics")
     NORMAL = "normal", _("Ordinary topics")
+
+
+class ExtensionStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for a decision")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+
+
+EXTENSION_TRANSITIONS: dict[str, frozenset[str]] = {
+    ExtensionStatus.PENDING: frozenset({ExtensionStatus.APPROVED, ExtensionStatus.REFUSED}),
+    ExtensionStatus.APPROVED: frozenset(),
+    ExtensionStatus.REFUSED: frozenset(),
+}

@@ -85,6 +85,7 @@ class _People:
         self._roles: dict[str, list] = {}
         self._departments: dict[tuple[int, str], list] = {}
         self.duty: list | None = None
+        self._heads: list | None = None
 
     def role(self, role: str) -> list:
         from otklik.accounts.models import User
@@ -92,6 +93,14 @@ class _People:
         if role not in self._roles:
             self._roles[role] = list(User.objects.filter(role=role, is_active=True))
         return self._roles[role]
+
+    def heads(self) -> list:
+        """The acting heads of the service (a delegate replaces a head for the delegation's period)."""
+        from otklik.sla.services import acting_heads
+
+        if self._heads is None:
+            self._heads = acting_heads()
+        return self._heads
 
     def department(self, department_id: int, role: str) -> list:
         from otklik.accounts.models import User
@@ -184,7 +193,7 @@ def _recipients(clock: Clock, level: str, people: _People) -> list:
         else:
             recipients += people.role(Role.OPERATOR)
     if level != EscalationLevel.WARNING:
-        recipients += people.role(Role.HEAD)
+        recipients += people.heads()
     if level == EscalationLevel.LONG_OVERDUE:
         roles = (clock.policy.long_overdue_roles if clock.policy else "director").split(",")
         for role in {r.strip() for r in roles if r.strip()}:

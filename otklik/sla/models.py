@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from otklik.core.worktime import DayKind, Schedule
 from otklik.intake.choices import Channel
-from otklik.sla.choices import OPEN_STATES, ClockKind, ClockState, PolicyPriority
+from otklik.sla.choices import OPEN_STATES, ClockKind, ClockState, ExtensionStatus, PolicyPriority
 
 
 class CalendarDayKind(models.TextChoices):
@@ -224,3 +224,78 @@ class DutyShift(models.Model):
     def clean(self) -> None:
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValidationError(_("A shift must end after it starts."))
+
+
+class ExtensionRequest(models.Model):
+    """A department (or an operator) asks for more time on a clock; the (acting) head of the service decides."""
+
+    clock = models.ForeignKey(Clock, verbose_name=_("clock"), on_delete=models.CASCADE, related_name="extensions")
+    requested_by = models.ForeignKey(
+        "accounts.User", verbose_name=_("requested by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(_("reason"))
+    hours = models.DecimalField(_("extra working hours"), max_digits=6, decimal_places=2)
+    old_due_at = models.DateTimeField(_("due before"))
+    new_due_at = models.DateTimeField(_("due if approved"))
+    status = models.CharField(
+        _("status"), max_length=8, choices=ExtensionStatus.choices, default=ExtensionStatus.PENDING, db_index=True
+    )
+    decided_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decision_note = models.TextField(_("decision note"), blank=True)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    created_at = models.DateTimeField(_("requested"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("extension request")
+        verbose_name_plural = _("extension requests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clock"], condition=models.Q(status="pending"), name="extension_one_pending_per_clock"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clock}: +{self.hours} ({self.get_status_display()})"
+
+
+class Delegation(models.Model):
+    """The head of the service hands the role to a specialist for a period (regulation 5.2); kept for the record."""
+
+    head = models.ForeignKey(
+        "accounts.User", verbose_name=_("head of the service"), on_delete=models.CASCADE, related_name="+"
+    )
+    acting = models.ForeignKey(
+        "accounts.User", verbose_name=_("acting head"), on_delete=models.CASCADE, related_name="acting_periods"
+    )
+    starts_at = models.DateTimeField(_("from"))
+    ends_at = models.DateTimeField(_("until"))
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        "accounts.User", verbose_name=_("created by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("revoked by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-starts_at"]
+        verbose_name = _("delegation of the head's role")
+        verbose_name_plural = _("delegations of the head's role")
+
+    def __str__(self) -> str:
+        return f"{self.acting} ← {self.head}: {self.starts_at:%d.%m.%Y}–{self.ends_at:%d.%m.%Y}"
