@@ -123,3 +123,19 @@ def url_with(context: Any, **changes: Any) -> str:
             query[key] = value
     encoded = query.urlencode()
     return f"?{encoded}" if encoded else "?"
+
+
+@register.filter
+def percent(value: float | None) -> str:
+    """A share in [0, 1] as «87 %» (a dash when there is none)."""
+    if value is None:
+        return "—"
+    return f"{round(value * 100)} %"
+
+
+@register.filter
+def hours_or_dash(value: float | None) -> str:
+    """Hours with one decimal, Russian style («7,5»), or a dash."""
+    if value is None:
+        return "—"
+    return f"{value:.1f}".replace(".", ",")
