@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
 
     from otklik.accounts.models import User
+    from otklik.intake.models import Post
     from otklik.org.models import Department, RoutingRule, Topic, TopicGroup
 
 S = IncidentStatus
@@ -167,7 +168,41 @@ def do_classify(
         fields.append("due_at")
     incident.save(update_fields=fields)
     record_event(incident, EventVerb.CLASSIFIED, actor=actor, before=before, after=_classification(incident))
+    if actor is not None:
+        from otklik.nlp.labels import record_topic
+
+        record_topic(incident, actor=actor, before=before)
     return incident
+
+
+@transaction.atomic
+def do_set_post_kind(post: Post, *, kind: str, actor: User | None) -> Post:
+    """Correct the kind of a post (complaint, question, …, abusive, spam); an operator's choice is a label."""
+    from otklik.intake.choices import PostKind
+    from otklik.intake.models import Post
+
+    ensure_service(actor)
+    if kind not in PostKind.values:
+        raise DomainError(_("Choose the kind of the post."), field="kind")
+    post = Post.objects.select_for_update().get(pk=post.pk)
+    previous = post.kind
+    if previous == kind:
+        return post
+    post.kind = kind
+    post.save(update_fields=["kind"])
+    if post.incident_id is not None:
+        record_event(
+            Incident.objects.get(pk=post.incident_id),
+            EventVerb.UPDATED,
+            actor=actor,
+            before={"post": post.pk, "kind": previous or None},
+            after={"post": post.pk, "kind": kind},
+        )
+    if actor is not None:
+        from otklik.nlp.labels import record_kind
+
+        record_kind(post, kind=kind, previous=previous, actor=actor)
+    return post
 
 
 def _classification(incident: Incident) -> dict[str, Any]:
@@ -535,6 +570,10 @@ def do_mark_no_answer(incident: Incident, *, actor: User | None, reason: str, no
         extra_fields=["no_answer_reason"],
         verb=EventVerb.NO_ANSWER,
     )
+    if actor is not None:
+        from otklik.nlp.labels import record_no_answer
+
+        record_no_answer(incident, reason=reason, actor=actor)
     return incident
 
 
@@ -547,8 +586,13 @@ def do_restore(incident: Incident, *, actor: User | None, note: str) -> Incident
     check_incident_transition(incident, S.TRIAGE)
     if incident.status != S.NO_ANSWER:
         raise IllegalTransition(_("Only an incident that needs no answer can be returned this way."))
+    previous_reason = incident.no_answer_reason
     incident.no_answer_reason = ""
     _set_status(incident, S.TRIAGE, actor=actor, note=note, extra_fields=["no_answer_reason"], verb=EventVerb.RESTORED)
+    if actor is not None:
+        from otklik.nlp.labels import record_restore
+
+        record_restore(incident, previous_reason=previous_reason, actor=actor)
     return incident
 
 
@@ -580,6 +624,10 @@ def do_merge(incident: Incident, *, into: Incident, actor: User | None, note: st
         after_extra={"merged_into": into.pk, "post_ids": post_ids},
     )
     record_event(into, EventVerb.ABSORBED, actor=actor, after={"incident": incident.pk, "post_ids": post_ids})
+    if actor is not None:
+        from otklik.nlp.labels import record_merge
+
+        record_merge(incident, into=into, post_ids=post_ids, actor=actor)
     return incident
 
 
@@ -598,6 +646,10 @@ def do_split(incident: Incident, *, post_ids: Sequence[int], actor: User | None,
     posts.update(incident=new)
     _set_status(new, S.TRIAGE, actor=actor, note=note)
     record_event(incident, EventVerb.SPLIT, actor=actor, after={"incident": new.pk, "post_ids": sorted(found)})
+    if actor is not None:
+        from otklik.nlp.labels import record_split
+
+        record_split(new, from_incident_id=incident.pk, post_ids=sorted(found), actor=actor)
     return new
 
 
@@ -617,6 +669,10 @@ def do_unmerge(incident: Incident, *, actor: User | None, note: str = "") -> Inc
     incident.merged_into = None
     _set_status(incident, S.TRIAGE, actor=actor, note=note, extra_fields=["merged_into"], verb=EventVerb.SPLIT)
     record_event(Incident.objects.get(pk=target_id), EventVerb.SPLIT, actor=actor, after={"incident": incident.pk})
+    if actor is not None:
+        from otklik.nlp.labels import record_split
+
+        record_split(incident, from_incident_id=target_id, post_ids=post_ids, actor=actor)
     return incident
 
 

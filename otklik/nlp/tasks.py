@@ -9,3 +9,14 @@ def detect_spikes_task() -> int:
     from otklik.nlp.spikes import detect_spikes
 
     return len(detect_spikes())
+
+
+@recorded_task(periodic=True)
+def retrain_topic_model(trained_by: str = "beat", force: bool = False) -> dict[str, object]:
+    """Retrain the topic model on corpus + operators' labels; promote only if not worse (otklik.nlp.training).
+
+    Idempotent: a run with nothing new is skipped, and a second run while one trains gets "busy".
+    """
+    from otklik.nlp.training import do_retrain
+
+    return do_retrain(trained_by=trained_by, force=force).as_dict()
