@@ -17,6 +17,7 @@ from otklik.cases.models import Incident
 from otklik.cases.services import _lock_incident, _set_status, check_incident_transition, record_event
 from otklik.core.errors import DomainError, IllegalTransition
 from otklik.core.permissions import ensure_head, ensure_service
+from otklik.sla import hooks as sla_hooks
 
 if TYPE_CHECKING:
     from otklik.accounts.models import User
@@ -197,6 +198,7 @@ def do_publish_answer(answer: Answer, *, actor: User | None, link: str = "", ove
         if fields:
             incident.save(update_fields=[*fields, "updated_at"])
         record_event(incident, EventVerb.ANSWER_PUBLISHED, actor=actor, after=after, message=override_reason)
+    sla_hooks.answer_published(incident, kind=answer.kind, promised_date=answer.promised_date)
     if concluding and incident.status == S.ANSWERED and settings.OTKLIK_CLOSE_AFTER_FINAL_ANSWER:
         # 4. Unless the service waits for the citizen's follow-up, the answer on the merits closes the incident.
         incident.closed_at = now
@@ -208,4 +210,5 @@ def do_publish_answer(answer: Answer, *, actor: User | None, link: str = "", ove
             extra_fields=["closed_at"],
             verb=EventVerb.CLOSED,
         )
+        sla_hooks.incident_ended(incident)
     return answer

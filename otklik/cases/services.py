@@ -31,6 +31,7 @@ from otklik.cases.models import Assignment, Attachment, Event, Incident, ReworkC
 from otklik.core.errors import DomainError, IllegalTransition, NotAllowed
 from otklik.core.permissions import ensure_assignment_actor, ensure_service
 from otklik.core.worktime import add_working_hours
+from otklik.sla import hooks as sla_hooks
 
 if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
@@ -142,6 +143,7 @@ def create_incident(*, created_at: dt.datetime | None = None, actor: User | None
     now = created_at or timezone.now()
     incident = Incident.objects.create(status=S.NEW, created_at=now, due_at=answer_due_at(now, False))
     record_event(incident, EventVerb.CREATED, actor=actor, after={"status": S.NEW}, at=now)
+    sla_hooks.incident_created(incident)
     return incident
 
 
@@ -163,11 +165,10 @@ def do_classify(
     incident.priority = bool(topic and topic.priority)
     incident.confidence = confidence
     fields = ["topic", "group", "priority", "confidence", "updated_at"]
-    if incident.priority and incident.is_open:
-        incident.due_at = answer_due_at(incident.created_at, True)
-        fields.append("due_at")
     incident.save(update_fields=fields)
     record_event(incident, EventVerb.CLASSIFIED, actor=actor, before=before, after=_classification(incident))
+    if incident.is_open:
+        sla_hooks.incident_classified(incident)  # a ★ topic or another policy changes the answer deadline
     if actor is not None:
         from otklik.nlp.labels import record_topic
 
@@ -316,6 +317,7 @@ def do_route(
             request=request,
             created_at=now,
         )
+        sla_hooks.assignment_started(assignment)
         created.append(assignment)
 
     before = {
@@ -353,6 +355,7 @@ def _cancel_assignment(assignment: Assignment, *, actor: User | None, reason: st
     check_assignment_transition(assignment, A.CANCELLED)
     assignment.status = A.CANCELLED
     assignment.save(update_fields=["status", "updated_at"])
+    sla_hooks.assignment_cancelled(assignment)
     record_event(
         assignment.incident,
         EventVerb.ASSIGNMENT_CANCELLED,
@@ -428,6 +431,7 @@ def do_submit_information(
     assignment.submitted_by = actor
     assignment.submitted_at = timezone.now()
     assignment.save(update_fields=["status", "information", "submitted_by", "submitted_at", "updated_at"])
+    sla_hooks.assignment_answered(assignment)
     for f in files:
         Attachment.objects.create(
             assignment=assignment,
@@ -461,6 +465,7 @@ def do_decline(assignment: Assignment, *, actor: User | None, reason: str) -> As
     assignment.status = A.DECLINED
     assignment.decline_reason = reason
     assignment.save(update_fields=["status", "decline_reason", "updated_at"])
+    sla_hooks.assignment_answered(assignment)
     incident = _lock_incident(assignment.incident)
     record_event(
         incident,
@@ -514,6 +519,7 @@ def do_return_for_rework(assignment: Assignment, *, actor: User | None, comment:
     assignment.status = A.REWORK
     assignment.accepted_at = None
     assignment.save(update_fields=["status", "accepted_at", "updated_at"])
+    sla_hooks.assignment_rework(assignment)
     ReworkComment.objects.create(assignment=assignment, author=actor, text=comment)
     incident = _lock_incident(assignment.incident)
     record_event(
@@ -570,6 +576,7 @@ def do_mark_no_answer(incident: Incident, *, actor: User | None, reason: str, no
         extra_fields=["no_answer_reason"],
         verb=EventVerb.NO_ANSWER,
     )
+    sla_hooks.incident_ended(incident)
     if actor is not None:
         from otklik.nlp.labels import record_no_answer
 
@@ -589,6 +596,7 @@ def do_restore(incident: Incident, *, actor: User | None, note: str) -> Incident
     previous_reason = incident.no_answer_reason
     incident.no_answer_reason = ""
     _set_status(incident, S.TRIAGE, actor=actor, note=note, extra_fields=["no_answer_reason"], verb=EventVerb.RESTORED)
+    sla_hooks.incident_reopened(incident)
     if actor is not None:
         from otklik.nlp.labels import record_restore
 
@@ -623,6 +631,7 @@ def do_merge(incident: Incident, *, into: Incident, actor: User | None, note: st
         verb=EventVerb.MERGED,
         after_extra={"merged_into": into.pk, "post_ids": post_ids},
     )
+    sla_hooks.incident_ended(incident)
     record_event(into, EventVerb.ABSORBED, actor=actor, after={"incident": incident.pk, "post_ids": post_ids})
     if actor is not None:
         from otklik.nlp.labels import record_merge
@@ -668,6 +677,7 @@ def do_unmerge(incident: Incident, *, actor: User | None, note: str = "") -> Inc
     target_id = incident.merged_into_id
     incident.merged_into = None
     _set_status(incident, S.TRIAGE, actor=actor, note=note, extra_fields=["merged_into"], verb=EventVerb.SPLIT)
+    sla_hooks.incident_reopened(incident)
     record_event(Incident.objects.get(pk=target_id), EventVerb.SPLIT, actor=actor, after={"incident": incident.pk})
     if actor is not None:
         from otklik.nlp.labels import record_split
@@ -682,6 +692,7 @@ def do_close(incident: Incident, *, actor: User | None, note: str = "") -> Incid
     incident = _lock_incident(incident)
     incident.closed_at = timezone.now()
     _set_status(incident, S.CLOSED, actor=actor, note=note, extra_fields=["closed_at"], verb=EventVerb.CLOSED)
+    sla_hooks.incident_ended(incident)
     return incident
 
 
@@ -703,9 +714,11 @@ def do_reopen(incident: Incident, *, actor: User | None, reason: str, to: str = 
             assignment.status = A.REWORK
             assignment.accepted_at = None
             assignment.save(update_fields=["status", "accepted_at", "updated_at"])
+            sla_hooks.assignment_rework(assignment)
             ReworkComment.objects.create(assignment=assignment, author=actor, text=reason)
             from otklik.notifications.services import notify_rework
 
             notify_rework(assignment, reason)
     _set_status(incident, to, actor=actor, note=reason, extra_fields=fields, verb=EventVerb.REOPENED)
+    sla_hooks.incident_reopened(incident)
     return incident

@@ -125,23 +125,30 @@ def do_start_clock(
     kind: str,
     *,
     incident: Incident,
-    hours: Decimal | float,
+    hours: Decimal | float | None = None,
     assignment: Assignment | None = None,
     start: dt.datetime | None = None,
     deadlines: Deadlines | None = None,
+    due_at: dt.datetime | None = None,
 ) -> Clock:
-    """Start a clock of `hours` from `start` (now); an open clock of the same kind and target is stopped first."""
+    """Start a clock of `hours` from `start` (now) — or up to a given `due_at` — ; an open clock of the same kind and
+    target is stopped first."""
     deadlines = deadlines or deadlines_for(incident)
     start = start or timezone.now()
     calendar = get_calendar()
-    total = float(hours) * 3600
     calendar_time = deadlines.calendar_time
+    if due_at is not None:
+        hours = Decimal(str(round(_used(calendar, calendar_time, start, due_at) / 3600, 2)))
+    if hours is None:
+        raise ValueError("give hours or due_at")
+    total = float(hours) * 3600
     with transaction.atomic():
         for old in Clock.objects.select_for_update().filter(
             kind=kind, incident=incident, assignment=assignment, state__in=OPEN_STATES
         ):
             _stop(old, ClockState.STOPPED, start, calendar)
-        due_at = _advance(calendar, calendar_time, start, total)
+        if due_at is None:
+            due_at = _advance(calendar, calendar_time, start, total)
         return Clock.objects.create(
             kind=kind,
             incident=incident,

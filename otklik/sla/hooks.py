@@ -1,0 +1,143 @@
+"""What the incident, assignment and answer services tell the clocks (called inside their transactions).
+
+Each function keeps the model's own due time (`Incident.due_at`, `Assignment.due_at`) equal to its running clock,
+so lists, filters and the API read one column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from django.utils import timezone
+
+from otklik.core.worktime import get_calendar
+from otklik.sla.choices import OPEN_STATES, ClockKind
+from otklik.sla.clocks import deadlines_for, do_start_clock, do_stop_clocks
+from otklik.sla.models import Clock
+
+if TYPE_CHECKING:
+    from otklik.cases.models import Assignment, Incident
+
+INCIDENT_KINDS = (ClockKind.FIRST_ANSWER, ClockKind.ANSWER, ClockKind.FINAL_ANSWER)
+ASSIGNMENT_KINDS = (ClockKind.ASSIGNMENT, ClockKind.REWORK)
+
+
+def _set_incident_due(incident: Incident, due_at: dt.datetime | None) -> None:
+    if incident.due_at != due_at:
+        incident.due_at = due_at
+        type(incident).objects.filter(pk=incident.pk).update(due_at=due_at)
+
+
+def incident_created(incident: Incident) -> None:
+    """The answer clock (and the first-answer clock when the policy has one) from the incident's creation."""
+    deadlines = deadlines_for(incident)
+    start = incident.created_at
+    if deadlines.first_answer_hours:
+        do_start_clock(
+            ClockKind.FIRST_ANSWER,
+            incident=incident,
+            hours=deadlines.first_answer_hours,
+            start=start,
+            deadlines=deadlines,
+        )
+    clock = do_start_clock(
+        ClockKind.ANSWER, incident=incident, hours=deadlines.answer_hours, start=start, deadlines=deadlines
+    )
+    _set_incident_due(incident, clock.due_at)
+
+
+def incident_classified(incident: Incident) -> None:
+    """A topic may bring another policy: the open answer clock is restarted from the incident's creation with it."""
+    current = Clock.objects.filter(incident=incident, kind=ClockKind.ANSWER, state__in=OPEN_STATES).first()
+    if current is None or incident.answered_at is not None:
+        return
+    deadlines = deadlines_for(incident)
+    if (
+        deadlines.policy == current.policy
+        and deadlines.answer_hours == current.hours
+        and deadlines.calendar_time == current.calendar_time
+    ):
+        return
+    clock = do_start_clock(
+        ClockKind.ANSWER,
+        incident=incident,
+        hours=deadlines.answer_hours,
+        start=incident.created_at,
+        deadlines=deadlines,
+    )
+    _set_incident_due(incident, clock.due_at)
+
+
+def assignment_started(assignment: Assignment) -> None:
+    """The department's clock up to the assignment's due time (set by the routing)."""
+    do_start_clock(
+        ClockKind.ASSIGNMENT,
+        incident=assignment.incident,
+        assignment=assignment,
+        start=assignment.created_at,
+        due_at=assignment.due_at,
+    )
+
+
+def assignment_answered(assignment: Assignment) -> None:
+    """Information submitted, or declined as not the department's competence: the department's clocks are met or
+    missed by their due time."""
+    do_stop_clocks(incident=assignment.incident, assignment=assignment, kinds=ASSIGNMENT_KINDS, met=True)
+
+
+def assignment_cancelled(assignment: Assignment) -> None:
+    do_stop_clocks(incident=assignment.incident, assignment=assignment, kinds=ASSIGNMENT_KINDS, met=False)
+
+
+def assignment_rework(assignment: Assignment) -> None:
+    """Returned for rework: a clock of its own (the policy's time for a department's information)."""
+    deadlines = deadlines_for(assignment.incident)
+    do_stop_clocks(incident=assignment.incident, assignment=assignment, kinds=ASSIGNMENT_KINDS, met=False)
+    clock = do_start_clock(
+        ClockKind.REWORK,
+        incident=assignment.incident,
+        assignment=assignment,
+        hours=deadlines.assignment_hours,
+        deadlines=deadlines,
+    )
+    type(assignment).objects.filter(pk=assignment.pk).update(due_at=clock.due_at)
+    assignment.due_at = clock.due_at
+
+
+def incident_ended(incident: Incident) -> None:
+    """Closed without an answer, merged, or closed: whatever still runs stops (neither met nor missed)."""
+    do_stop_clocks(incident=incident, kinds=(*INCIDENT_KINDS, *ASSIGNMENT_KINDS), met=False)
+
+
+def incident_reopened(incident: Incident) -> None:
+    """The problem persists: a new answer clock from now."""
+    deadlines = deadlines_for(incident)
+    clock = do_start_clock(ClockKind.ANSWER, incident=incident, hours=deadlines.answer_hours, deadlines=deadlines)
+    _set_incident_due(incident, clock.due_at)
+
+
+def answer_published(incident: Incident, *, kind: str, promised_date: dt.date | None = None) -> None:
+    """The first answer meets the first-answer clock; an intermediate one meets the answer clock and starts the
+    final-answer clock (until the promised date, or the policy's working days); a final answer or a refusal meets
+    whatever answer clock runs."""
+    from otklik.answers.choices import AnswerKind
+
+    do_stop_clocks(incident=incident, kinds=(ClockKind.FIRST_ANSWER,), met=True)
+    if kind == AnswerKind.PRIMARY:
+        return
+    if kind == AnswerKind.INTERMEDIATE:
+        do_stop_clocks(incident=incident, kinds=(ClockKind.ANSWER,), met=True)
+        deadlines = deadlines_for(incident)
+        if promised_date is not None:
+            zone = timezone.get_current_timezone()
+            end_of_day = dt.datetime.combine(promised_date, dt.time(18, 0), tzinfo=zone)
+            periods = get_calendar().periods(promised_date)
+            due = periods[-1][1] if periods else end_of_day
+            clock = do_start_clock(ClockKind.FINAL_ANSWER, incident=incident, due_at=due, deadlines=deadlines)
+        else:
+            hours = deadlines.final_answer_days * get_calendar().schedule.day_hours
+            clock = do_start_clock(ClockKind.FINAL_ANSWER, incident=incident, hours=hours, deadlines=deadlines)
+        _set_incident_due(incident, clock.due_at)
+        return
+    do_stop_clocks(incident=incident, kinds=(ClockKind.ANSWER, ClockKind.FINAL_ANSWER), met=True)
