@@ -51,6 +51,7 @@ _TYPES: list[tuple[str, str, str]] = [
     ("тупик", "masc", r"тупик\w*|туп\."),
 ]
 _TYPE_GENDER = {name: gender for name, gender, _ in _TYPES}
+TYPE_GENDER = _TYPE_GENDER
 _TYPE_RE = re.compile(
     r"(?<![\w-])(?:" + "|".join(f"(?P<t{i}>{pattern})" for i, (_, _, pattern) in enumerate(_TYPES)) + ")",
     re.IGNORECASE,
@@ -73,7 +74,7 @@ _MKR_FIRST_RE = re.compile(
 
 _HOUSE_RE = re.compile(
     r"\s*,?\s*(?P<marker>(?:дом|д)\.?\s*(?:№\s*)?|№\s*)?"
-    r"(?P<num>\d{1,4})(?!\d|[.,:]\d)"
+    r"(?P<num>\d{1,4})(?!\d|[.,:]\d|-[а-яА-ЯёЁ]{2})"
     r"(?P<lit>[а-яА-ЯёЁ](?![а-яА-ЯёЁ\d]))?"
     r"(?:\s*/\s*(?P<frac>\d{1,4}[а-яА-Я]?)(?![\w]))?"
     r"(?:\s*,?\s*(?:корпус|корп\.?|к\.?)\s*(?P<korp>\d{1,3}[а-яА-Я]?)(?![\w]))?"
@@ -83,7 +84,7 @@ _HOUSE_RE = re.compile(
 # A number followed by one of these is a quantity, not a house («на улице Ленина 5 дней нет воды»).
 _UNIT_RE = re.compile(
     r"\s*(?:лет|год|дн|день|недел|месяц|час|мин|сек|градус|рубл|руб|тыс|раз|км|метр|м\b|см|человек|чел|шт|"
-    r"числ|подъезд|этаж|квартир|кв\b|машин|автомобил|%|°|-?х\b|-?ти\b|-?ми\b|-?го\b|-?е\b)",
+    r"числ|подъезд|этаж|квартир|кв\.?\s*м\b|машин|автомобил|%|°|-?х\b|-?ти\b|-?ми\b|-?го\b|-?е\b)",
     re.IGNORECASE,
 )
 # Without «д.»/«дом» a number after a bare name must not be a day of a date («Сергея 5 апреля»).
@@ -334,8 +335,27 @@ _BARE_RE = re.compile(r"(?<![\w.-])(?P<w>[А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-я�
 _ON_BEFORE_RE = re.compile(r"(?<![\w-])(?:на|по)\s+$", re.IGNORECASE)
 
 
-def _is_feminine_adjective(word: str) -> bool:
-    return any(p.tag.POS == "ADJF" and "femn" in p.tag and p.tag.case in {"datv", "loct"} for p in morph().parse(word))
+def _is_feminine_adjective(word: str, cases: frozenset[str] = frozenset({"datv", "loct"})) -> bool:
+    return any(p.tag.POS == "ADJF" and "femn" in p.tag and p.tag.case in cases for p in morph().parse(word))
+
+
+_STREET_CASES = frozenset({"nomn", "gent", "datv", "loct", "ablt"})
+# «на Октябрьской прорвало трубу»: a capitalised feminine adjective after «на»/«по», no house number.
+_ON_ADJECTIVE_RE = re.compile(
+    r"(?<![\w-])(?i:на|по)\s+(?P<w>[А-ЯЁ][а-яё]+(?:ой|ей))(?![\w-])(?P<rest>[ \t]*[,.!?;:]?[ \t]*\S*)"
+)
+
+
+def _describes_noun(word: str, rest: str) -> bool:
+    """The adjective is followed by a noun in its case («на Северной стороне»), or by another capitalised word."""
+    nxt = re.match(r"[ \t]*(?P<n>[А-Яа-яЁё]+)", rest)
+    if nxt is None:
+        return False
+    noun = nxt.group("n")
+    if noun[:1].isupper():
+        return True
+    cases = {p.tag.case for p in morph().parse(word) if p.tag.POS == "ADJF" and "femn" in p.tag}
+    return any(p.tag.POS == "NOUN" and p.tag.case in cases for p in morph().parse(noun.lower()))
 
 
 def _bare_candidates(text: str) -> list[tuple[int, Address]]:
@@ -350,8 +370,12 @@ def _bare_candidates(text: str) -> list[tuple[int, Address]]:
         if _SETTLEMENT_BEFORE_RE.search(before):
             continue
         usable, adjective, proper_gent, street_noun = _word_info(low)
-        # «на Садовой 5», «по Садовой 5»: a feminine adjective after «на»/«по» is a street.
-        street_adjective = adjective and _ON_BEFORE_RE.search(before) is not None and _is_feminine_adjective(low)
+        # «на Садовой 5», «Сургутская 5», «дом Комсомольская 3»: a capitalised feminine adjective (the case of
+        # «улица» implied) right before a house number is a street.
+        street_adjective = adjective and (
+            _is_feminine_adjective(low, _STREET_CASES)
+            or (_ON_BEFORE_RE.search(before) is not None and _is_feminine_adjective(low))
+        )
         if not usable or not (proper_gent or street_noun or street_adjective):
             continue
         house = _house(text, match.end(), weak=True)
@@ -371,12 +395,71 @@ def _bare_candidates(text: str) -> list[tuple[int, Address]]:
     return found
 
 
+def address_candidates(clean: str) -> list[tuple[int, Address]]:
+    """Every address the rules find in already normalised text, with its start offset (unordered)."""
+    return (
+        _type_candidates(clean)
+        + _microdistrict_candidates(clean)
+        + _bare_candidates(clean)
+        + _on_adjective_candidates(clean)
+    )
+
+
+def _on_adjective_candidates(text: str) -> list[tuple[int, Address]]:
+    """«на Октябрьской прорвало трубу», «по Береговой не проехать»: no house, the feminine adjective is the street."""
+    found: list[tuple[int, Address]] = []
+    for match in _ON_ADJECTIVE_RE.finditer(text):
+        word = match.group("w")
+        low = word.lower()
+        usable, adjective, _, _ = _word_info(low)
+        if not (usable and adjective and _is_feminine_adjective(low)) or _describes_noun(low, match.group("rest")):
+            continue
+        found.append(
+            (
+                match.start("w"),
+                Address(street=_nominative([low], "улица"), street_type="улица", house="", raw=word),
+            )
+        )
+    return found
+
+
 def extract_address(text: str) -> Address | None:
     """The first address `text` mentions, or None. HTML and look-alike letters are cleaned first."""
     clean = normalize(text)
     if not clean:
         return None
-    candidates = _type_candidates(clean) + _microdistrict_candidates(clean) + _bare_candidates(clean)
+    candidates = address_candidates(clean)
     if not candidates:
         return None
     return min(candidates, key=lambda item: item[0])[1]
+
+
+def house_at(text: str, pos: int) -> tuple[str, int] | None:
+    """A house number right at `pos` of normalised text, as the weak rule reads it (no date, no quantity)."""
+    return _house(text, pos, weak=True)
+
+
+def normalize_house(value: str) -> str | None:
+    """«7 А» → «7а», «д. 15/2» → «15/2», «97 корп. 2» → «97к2»; None when `value` is not just a house number."""
+    value = re.sub(r"(\d)\s+([а-йл-рт-яА-ЙЛ-РТ-Я])(?![\w.])", r"\1\2", value.strip())  # «7 А» → «7А»
+    match = _house(value, 0, weak=False)
+    if match is None or value[match[1] :].strip(" ,."):
+        return None
+    return match[0]
+
+
+_TYPE_FULL_RE = re.compile(
+    r"(?:" + "|".join(f"(?P<t{i}>{pattern})" for i, (_, _, pattern) in enumerate(_TYPES)) + r")\s*$",
+    re.IGNORECASE,
+)
+
+
+def street_type_of(value: str) -> str | None:
+    """The street type of a type word or abbreviation («ул.», «пр-т», «мкр», «other»), None when unknown."""
+    value = value.strip()
+    if value.lower() == "other":
+        return "other"
+    match = _TYPE_FULL_RE.match(value)
+    if match is None:
+        return None
+    return _TYPES[next(int(k[1:]) for k, v in match.groupdict().items() if v is not None)][0]

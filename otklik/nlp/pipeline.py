@@ -26,11 +26,12 @@ from otklik.cases.services import (
 )
 from otklik.intake.choices import AnalysisStatus, PostKind
 from otklik.intake.models import Post
-from otklik.nlp.address import extract_address
 from otklik.nlp.base import Classification, get_classifier
 from otklik.nlp.duplicates import do_merge_duplicate
+from otklik.nlp.gazetteer import get_gazetteer
 from otklik.nlp.kind import analyze_kind
-from otklik.org.models import Topic, TopicGroup
+from otklik.nlp.places import find_place
+from otklik.org.models import Territory, Topic, TopicGroup
 from otklik.org.routing import TextMatcher, find_territories, suggest_route
 
 log = logging.getLogger(__name__)
@@ -48,10 +49,13 @@ def analyze_post(post_id: int) -> str:
        no longer `new` is then only marked analysed: no re-routing. An `abusive` or `spam` post that opens a `new`
        incident makes it `no_answer` with that reason (never deleted) instead of routing.
     3. Topic: the sender's topic (confidence 1.0), else the classifier's on the texts of the incident's posts.
-    4. Classify the incident; name its territory when the text names one.
-    5. Place: the first address in the text becomes the incident's address (when it has none).
+    4. Classify the incident.
+    5. Place (otklik.nlp.places, against the gazetteer): the first address or landmark the text names becomes the
+       incident's address (when it has none); its territory (the building's, the street's, the landmark's
+       district), else a territory whose keywords are in the text, becomes the incident's (when it has none).
     6. The same problem as an open incident (otklik.nlp.duplicates) → merged into it ("merged").
-    7. Confident and a rule applies → route by the rule; otherwise → triage with the reason in the note.
+    7. Confident and a rule applies → route by the rule (the managing company of the building leads when the
+       rule says so); otherwise → triage with the reason in the note.
     An error rolls the work back and marks the post `failed` (no retry loop); a database that is momentarily
     unavailable is raised for the task's retry, the post staying `pending`.
     """
@@ -106,16 +110,16 @@ def _analyze(post: Post) -> str:
         return "triage"
     incident = do_classify(incident, topic=topic, group=group, confidence=confidence, actor=None)
 
-    matcher = TextMatcher(text)
+    place = find_place(text, get_gazetteer())
     if incident.territory_id is None:
-        territories = find_territories(text, matcher)
-        if territories:
-            incident = do_update_incident(incident, actor=None, territory=territories[0])
-
-    if not incident.address:
-        place = extract_address(text)
-        if place is not None:
-            incident = do_update_incident(incident, actor=None, address=place.display)
+        territory = Territory.objects.filter(pk=place.territory_id).first() if place.territory_id else None
+        if territory is None:
+            territories = find_territories(text, TextMatcher(text))
+            territory = territories[0] if territories else None
+        if territory is not None:
+            incident = do_update_incident(incident, actor=None, territory=territory)
+    if not incident.address and place:
+        incident = do_update_incident(incident, actor=None, address=place.display)
     if do_merge_duplicate(incident) is not None:
         return "merged"
 
@@ -127,7 +131,7 @@ def _analyze(post: Post) -> str:
         }
         do_send_to_triage(incident, actor=None, note=note)
         return "triage"
-    suggestion = suggest_route(incident, text)
+    suggestion = suggest_route(incident, text, place=place)
     if suggestion is None:
         what = topic.name if topic is not None else group.name if group is not None else ""
         note = _("No routing rule applies to «%(what)s»: choose the department.") % {"what": what}

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from otklik.org.models import Department, RoutingRule, Territory, Topic, TopicGroup
+from otklik.org.models import Building, Department, Landmark, RoutingRule, Street, Territory, Topic, TopicGroup
 
 
 @admin.register(Department)
@@ -47,3 +47,25 @@ class RoutingRuleAdmin(admin.ModelAdmin):
     search_fields = ("name", "keywords", "topic__name", "group__name")
     autocomplete_fields = ("group", "topic", "territory", "lead", "co_executors")
     list_editable = ("order", "is_active")
+
+
+@admin.register(Street)
+class StreetAdmin(admin.ModelAdmin):
+    list_display = ("name", "street_type", "territory", "company")
+    list_filter = ("street_type", "territory")
+    search_fields = ("name", "aliases")
+
+
+@admin.register(Building)
+class BuildingAdmin(admin.ModelAdmin):
+    list_display = ("street", "house", "territory", "company")
+    list_filter = ("territory", "company")
+    search_fields = ("street__name", "house")
+    autocomplete_fields = ("street",)
+
+
+@admin.register(Landmark)
+class LandmarkAdmin(admin.ModelAdmin):
+    list_display = ("name", "building", "territory")
+    search_fields = ("name", "aliases")
+    autocomplete_fields = ("building",)

@@ -102,6 +102,7 @@ class RoutingRuleForm(StyledFormMixin, forms.ModelForm):
             "territory",
             "keywords",
             "lead",
+            "lead_from_building",
             "co_executors",
             "due_hours",
             "order",
@@ -116,6 +117,10 @@ class RoutingRuleForm(StyledFormMixin, forms.ModelForm):
             "topic": gettext_lazy("A rule for a topic is more specific than a rule for its group and wins over it."),
             "territory": gettext_lazy("Leave empty for the whole city."),
             "order": gettext_lazy("Among equally specific rules the one with the lower number wins."),
+            "lead_from_building": gettext_lazy(
+                "For housing topics: when the post names a building of the gazetteer, its managing company leads; "
+                "otherwise the lead department above."
+            ),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

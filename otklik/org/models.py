@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from otklik.org.choices import DepartmentKind, TerritoryKind
+from otklik.org.choices import DepartmentKind, StreetType, TerritoryKind
 
 
 class Department(models.Model):
@@ -108,6 +108,14 @@ class RoutingRule(models.Model):
         Department, verbose_name=_("co-executors"), blank=True, related_name="co_rules"
     )
     due_hours = models.DecimalField(_("due time, working hours"), max_digits=6, decimal_places=2, default=Decimal("8"))
+    lead_from_building = models.BooleanField(
+        _("lead: the managing company of the building"),
+        default=False,
+        help_text=_(
+            "When the post names a building known to the gazetteer, its managing company leads instead of the "
+            "department above."
+        ),
+    )
     order = models.PositiveIntegerField(_("order"), default=100)
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -129,3 +137,114 @@ class RoutingRule(models.Model):
     @property
     def keyword_list(self) -> list[str]:
         return [k.strip().lower() for k in self.keywords.split(",") if k.strip()]
+
+
+_COMPANY = {"kind": DepartmentKind.COMPANY}
+
+
+class Street(models.Model):
+    """A street (or a microdistrict: type «микрорайон», name «10») of the city's gazetteer.
+
+    `name` is as on the street sign («Ленина», «Садовая», «50 лет Октября»); `aliases` are other names people
+    use (old names, short forms), comma-separated. The district and the managing company are the defaults for
+    the street's buildings that name none.
+    """
+
+    name = models.CharField(_("name"), max_length=128)
+    street_type = models.CharField(_("type"), max_length=16, choices=StreetType.choices, default=StreetType.STREET)
+    aliases = models.TextField(_("other names"), blank=True, help_text=_("Comma-separated: old names, short forms."))
+    territory = models.ForeignKey(
+        Territory, verbose_name=_("district"), null=True, blank=True, on_delete=models.SET_NULL, related_name="streets"
+    )
+    company = models.ForeignKey(
+        Department,
+        verbose_name=_("managing company"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        limit_choices_to=_COMPANY,
+        related_name="streets",
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["name", "street_type"]
+        verbose_name = _("street")
+        verbose_name_plural = _("streets")
+        constraints = [models.UniqueConstraint(fields=["name", "street_type"], name="street_name_type_unique")]
+
+    def __str__(self) -> str:
+        if self.street_type == StreetType.MICRODISTRICT:
+            return f"{self.name} {self.street_type}"
+        if self.street_type == StreetType.OTHER:
+            return self.name
+        return f"{self.street_type} {self.name}"
+
+    @property
+    def alias_list(self) -> list[str]:
+        return [a.strip() for a in self.aliases.split(",") if a.strip()]
+
+
+class Building(models.Model):
+    """A building: street + house as written, normalised («7а», «15/2», «97к2»), its district and managing company."""
+
+    street = models.ForeignKey(Street, verbose_name=_("street"), on_delete=models.CASCADE, related_name="buildings")
+    house = models.CharField(_("house"), max_length=32)
+    territory = models.ForeignKey(
+        Territory,
+        verbose_name=_("district"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="buildings",
+    )
+    company = models.ForeignKey(
+        Department,
+        verbose_name=_("managing company"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        limit_choices_to=_COMPANY,
+        related_name="buildings",
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["street__name", "house"]
+        verbose_name = _("building")
+        verbose_name_plural = _("buildings")
+        constraints = [models.UniqueConstraint(fields=["street", "house"], name="building_street_house_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.street}, {self.house}"
+
+
+class Landmark(models.Model):
+    """A place people name instead of an address: «школа №5», «ТЦ Европа», «парк Победы»."""
+
+    name = models.CharField(_("name"), max_length=255, unique=True)
+    aliases = models.TextField(_("other names"), blank=True, help_text=_("Comma-separated: «СОШ №5», «пятая школа»."))
+    building = models.ForeignKey(
+        Building, verbose_name=_("building"), null=True, blank=True, on_delete=models.SET_NULL, related_name="landmarks"
+    )
+    territory = models.ForeignKey(
+        Territory,
+        verbose_name=_("district"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="landmarks",
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("landmark")
+        verbose_name_plural = _("landmarks")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def alias_list(self) -> list[str]:
+        return [a.strip() for a in self.aliases.split(",") if a.strip()]

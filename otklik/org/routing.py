@@ -1,7 +1,8 @@
 """Routing: which department answers an incident, by the rules edited in the admin (`RoutingRule`).
 
-A first version of place matching: a territory is found by its keywords in the text (lemmatised phrases, or
-whole-word lowercase matches). The address extraction of the NLP issue will replace it behind `find_territory`.
+The place comes from the pipeline (otklik.nlp.places against the gazetteer): the incident's territory, and the
+managing company of the building for rules with `lead_from_building`. Territories are also found by their
+keywords in the text (lemmatised phrases, or whole-word lowercase matches).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from otklik.org.models import Department, RoutingRule, Territory
 
 if TYPE_CHECKING:
     from otklik.cases.models import Incident
+    from otklik.nlp.places import Place
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ def find_territories(text: str, matcher: TextMatcher | None = None) -> list[Terr
     return [t for t in Territory.objects.exclude(keywords="") if matcher.any(t.keywords)]
 
 
-def suggest_route(incident: Incident, text: str) -> RouteSuggestion | None:
+def suggest_route(incident: Incident, text: str, *, place: Place | None = None) -> RouteSuggestion | None:
     """The most specific active rule for the incident's topic or group; None when no rule applies.
 
     1. Candidates: active rules for the incident's topic, and active group rules (no topic) for its group.
@@ -62,6 +64,9 @@ def suggest_route(incident: Incident, text: str) -> RouteSuggestion | None:
     3. The most specific wins: topic over group; then with a territory over without; then with keywords over
        without; then the lowest `order` (then the oldest rule).
     4. Inactive departments among the co-executors are left out; a rule whose lead is inactive is skipped.
+    5. A rule with `lead_from_building`: when the place (`place`, else found in `text` against the gazetteer)
+       is a building with an active managing company, that company leads (and is no co-executor); otherwise
+       the rule's lead does.
     """
     if incident.topic_id is None and incident.group_id is None:
         return None
@@ -91,14 +96,29 @@ def suggest_route(incident: Incident, text: str) -> RouteSuggestion | None:
         applicable,
         key=lambda r: (r.topic_id is None, r.territory_id is None, not r.keyword_list, r.order, r.pk),
     )
-    co = [d for d in best.co_executors.all() if d.is_active and d.pk != best.lead_id]
+    lead = best.lead
+    if best.lead_from_building:
+        lead = _building_company(text, place) or lead
+    co = [d for d in best.co_executors.all() if d.is_active and d.pk != lead.pk]
     return RouteSuggestion(
         rule=best,
-        lead=best.lead,
+        lead=lead,
         co_executors=sorted(co, key=lambda d: d.name),
         due_hours=best.due_hours,
         territory=best.territory,
     )
+
+
+def _building_company(text: str, place: Place | None) -> Department | None:
+    """The active managing company of the building the post names, if the gazetteer knows one."""
+    if place is None:
+        from otklik.nlp.gazetteer import get_gazetteer
+        from otklik.nlp.places import find_place
+
+        place = find_place(text, get_gazetteer())
+    if place.company_id is None:
+        return None
+    return Department.objects.filter(pk=place.company_id, is_active=True).first()
 
 
 def _rule_scope(incident: Incident):  # type: ignore[no-untyped-def]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from otklik.org import views
+from otklik.org import views, views_gazetteer
 
 urlpatterns = [
     path("settings/", views.settings_index, name="settings"),
@@ -15,4 +15,6 @@ urlpatterns = [
     path("settings/departments/", views.department_list, name="settings-departments"),
     path("settings/departments/new/", views.department_create, name="settings-department-create"),
     path("settings/departments/<int:pk>/", views.department_edit, name="settings-department-edit"),
+    path("settings/gazetteer/", views_gazetteer.gazetteer, name="settings-gazetteer"),
+    path("settings/gazetteer/import/", views_gazetteer.gazetteer_import, name="settings-gazetteer-import"),
 ]

@@ -67,6 +67,14 @@ def _fields(text: str) -> tuple[str, str, str] | None:
         ("<p>Ул.&nbsp;Ленина,&nbsp;д.&nbsp;7</p><p>Нет света</p>", ("Ленина", "улица", "7")),
         # The first address wins.
         ("Ямы на ул. Садовой 3 и на ул. Ленина 5", ("Садовая", "улица", "3")),
+        # A capitalised feminine adjective before a house number, or after «на/по»: «улица» is implied.
+        ("Сургутская 5, не работает лифт", ("Сургутская", "улица", "5")),
+        ("Яма у дома Комсомольская 3", ("Комсомольская", "улица", "3")),
+        ("Лесная 17а, протекает кровля", ("Лесная", "улица", "17а")),
+        ("На Октябрьской возле магазина прорвало трубу", ("Октябрьская", "улица", "")),
+        ("Трубу прорвало на Береговой, вода хлещет", ("Береговая", "улица", "")),
+        # A flat after the house: «кв 5» is the flat, «10» the house.
+        ("Пушкина 10 кв 5 течет крыша", ("Пушкина", "улица", "10")),
     ],
 )
 def test_it_extracts_the_street_type_and_house(text: str, expected: tuple[str, str, str]) -> None:
@@ -86,6 +94,10 @@ def test_it_extracts_the_street_type_and_house(text: str, expected: tuple[str, s
         "Звонила Ивановой 5, без толку",  # a person written to, not a street
         "Сергея 5 апреля видели во дворе",  # a date
         "на соседней улице 5, яма",  # «соседней» describes the street, does not name it
+        "На Северной стороне двора темно",  # the adjective describes the noun after it
+        "Живём на Красной Поляне третий год",  # a two-word place name, not a street
+        "Новая 3-комнатная квартира продаётся",  # a quantity after the number
+        "Квартира 50 кв. м, платим как за 70",  # square metres
         "",
     ],
 )

@@ -5,8 +5,12 @@ touching the database, and writes one JSON object per row, in input order:
 `{"kind", "negative", "topic", "group", "confidence", "address": {"street", "street_type", "house", "raw"}}`.
 Topic and group are the configured classifier's (otklik.nlp.base.get_classifier()), null when it has none (the
 keyword classifier is used without the keywords edited in the admin, which live in the database); the
-address is the first one the text mentions (otklik.nlp.address.extract_address), empty strings when none. Rows
-with an empty text get an empty text's analysis, so the output has one line per data row. A summary goes to stderr.
+address is the first street address the text mentions (otklik.nlp.places.find_place: the address rules, plus the
+streets of a gazetteer CSV for names written without a type word, «омская 12» → улица Омская), empty strings when
+none. The gazetteer is the shipped demo one (`otklik/org/data/demo_gazetteer.csv`) unless `--gazetteer FILE`
+names another or `--gazetteer none` turns it off; landmarks («у школы №5») are not reported as an address, since
+the text does not write one. Rows with an empty text get an empty text's analysis, so the output has one line per
+data row. A summary goes to stderr.
 """
 
 from __future__ import annotations
@@ -22,11 +26,14 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from otklik.nlp.address import extract_address
 from otklik.nlp.base import Classifier, get_classifier
+from otklik.nlp.gazetteer import Gazetteer
 from otklik.nlp.keywords import KeywordClassifier
 from otklik.nlp.kind import analyze_kind
 from otklik.nlp.normalize import normalize
+from otklik.nlp.places import find_place
+
+DEMO_GAZETTEER = Path(__file__).resolve().parents[3] / "org" / "data" / "demo_gazetteer.csv"
 
 
 def read_texts(path: str | Path, text_column: str) -> list[str]:
@@ -65,12 +72,23 @@ def offline_classifier() -> Classifier:
     return classifier
 
 
-def analyze_text(text: str, classifier: Classifier) -> dict[str, Any]:
+def load_gazetteer(option: str | None) -> Gazetteer | None:
+    """The gazetteer named by `--gazetteer` (a CSV file; `none`: no gazetteer; default: the shipped demo one)."""
+    if option and option.lower() == "none":
+        return None
+    path = Path(option) if option else DEMO_GAZETTEER
+    try:
+        return Gazetteer.from_csv(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(_("Cannot read the gazetteer %(path)s: %(error)s") % {"path": path, "error": exc}) from exc
+
+
+def analyze_text(text: str, classifier: Classifier, gazetteer: Gazetteer | None = None) -> dict[str, Any]:
     """One output object for one text (the keys in the documented order)."""
     kind = analyze_kind(text)
     classification = classifier.classify(text)
     has_topic = classification.topic_name is not None or classification.group_name is not None
-    address = extract_address(normalize(text))
+    address = find_place(normalize(text), gazetteer).address
     return {
         "kind": kind.kind,
         "negative": kind.negative,
@@ -94,10 +112,17 @@ class Command(BaseCommand):
         parser.add_argument("--csv", required=True, help="The CSV file.")
         parser.add_argument("--text-column", required=True, help="The column with the post text.")
         parser.add_argument("--out", required=True, help="The JSON Lines file to write.")
+        parser.add_argument(
+            "--gazetteer",
+            default=None,
+            help="A gazetteer CSV for streets written without a type word (default: the shipped demo one; "
+            "'none': rules only).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         texts = read_texts(options["csv"], options["text_column"])
         classifier = offline_classifier()
+        gazetteer = load_gazetteer(options.get("gazetteer"))
         out = Path(options["out"])
         started = time.perf_counter()
         kinds: Counter[str] = Counter()
@@ -106,7 +131,7 @@ class Command(BaseCommand):
             out.parent.mkdir(parents=True, exist_ok=True)
             with out.open("w", encoding="utf-8") as fh:
                 for text in texts:
-                    row = analyze_text(text, classifier)
+                    row = analyze_text(text, classifier, gazetteer)
                     kinds[row["kind"]] += 1
                     with_topic += row["group"] is not None or row["topic"] is not None
                     with_address += bool(row["address"]["raw"])

@@ -66,7 +66,8 @@ from otklik.nlp.pipeline import analyze_post
 from otklik.notifications.email import do_skip_unsent
 from otklik.notifications.models import Notification
 from otklik.notifications.services import do_mark_read
-from otklik.org.models import Department, RoutingRule, Territory, Topic, TopicGroup
+from otklik.org.gazetteer import do_import_gazetteer
+from otklik.org.models import Department, RoutingRule, Street, Territory, Topic, TopicGroup
 from otklik.org.routing import suggest_route
 from otklik.org.services import load_rubricator
 
@@ -78,6 +79,7 @@ except ImportError:  # pragma: no cover - a production install without the dev t
 ORG_PATH = DATA_DIR / "demo_org.json"
 POSTS_PATH = DATA_DIR / "demo_posts.json"
 STREAM_PATH = DATA_DIR / "demo_stream.json"
+GAZETTEER_PATH = DATA_DIR / "demo_gazetteer.csv"
 COMPANY = "@company"  # in a territory rule: the managing company serving that territory
 
 ORDER_TOPIC = 10
@@ -106,6 +108,7 @@ class Command(BaseCommand):
             territories = self._territories(org["territories"])
             self._rules(org, depts, territories)
             users = self._users(org["users"], depts)
+            self._gazetteer()
         self._stream(users)
         self._summary()
         self._logins(users)
@@ -115,6 +118,16 @@ class Command(BaseCommand):
             self.stdout.write(message)
 
     # --- reference data -------------------------------------------------------------------------------------
+
+    def _gazetteer(self) -> None:
+        """The demo gazetteer, once: a city's own edits to its streets are never overwritten."""
+        if Street.objects.exists():
+            self.say(_("Gazetteer: kept."))
+            return
+        report = do_import_gazetteer(GAZETTEER_PATH.read_bytes())
+        self.say(
+            _("Gazetteer: %(n)s rows imported, %(bad)s rejected.") % {"n": report.imported, "bad": len(report.errors)}
+        )
 
     def _departments(self, specs: list[dict[str, Any]]) -> dict[str, Department]:
         depts: dict[str, Department] = {}
