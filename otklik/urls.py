@@ -15,6 +15,8 @@ urlpatterns = [
     path("", include("otklik.cases.urls")),
     path("", include("otklik.intake.urls")),
     path("", include("otklik.org.urls")),
+    path("", include("otklik.nlp.urls")),
+    path("", include("otklik.sla.urls")),
     path("healthz", healthz, name="healthz"),
     path("healthz/", healthz),
     path("", include("otklik.api.urls")),

@@ -64,6 +64,17 @@ class InboxFilterForm(forms.Form):
     )
     date_from = forms.DateField(label=_("Created from"), required=False, widget=DATE_WIDGET)
     date_to = forms.DateField(label=_("Created to"), required=False, widget=DATE_WIDGET)
+    # Incident numbers, comma-separated: the spikes page links to the incidents behind a spike.
+    ids = forms.CharField(label=_("incidents"), required=False, max_length=4000, widget=forms.HiddenInput)
+
+    def clean_ids(self) -> list[int] | None:
+        raw = (self.cleaned_data.get("ids") or "").replace(" ", "")
+        if not raw:
+            return None
+        parts = raw.split(",")
+        if not all(part.isdigit() for part in parts):
+            raise forms.ValidationError(_("Incident numbers separated by commas."))
+        return sorted({int(part) for part in parts})
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -136,6 +136,8 @@ class InboxQuery:
         """Visible incidents narrowed by the filters and the search (not by the saved view)."""
         queryset = selectors.visible_incidents(self.user)
         f = self.filters
+        if f.get("ids"):
+            queryset = queryset.filter(pk__in=f["ids"])
         if f.get("group"):
             queryset = queryset.filter(group=f["group"])
         if f.get("department"):
