@@ -285,6 +285,10 @@ if CELERY_BROKER_URL.startswith("sqla+"):
 if CELERY_RESULT_BACKEND.startswith("db+sqlite"):
     CELERY_DATABASE_ENGINE_OPTIONS = {"connect_args": {"timeout": 30}}
 # Every task is recorded in ops.TaskRun and idempotent (otklik.ops.recording); heartbeats in ops.Heartbeat.
+# Answer quality checks (docs/ANSWERS.md): per-code severity "error" | "warning" | "off", and the length bounds.
+OTKLIK_ANSWER_CHECK_SEVERITY: dict[str, str] = {}
+OTKLIK_ANSWER_MIN_CHARS = env_int("OTKLIK_ANSWER_MIN_CHARS", 80)
+OTKLIK_ANSWER_MAX_CHARS = env_int("OTKLIK_ANSWER_MAX_CHARS", 2500)
 HEARTBEAT_INTERVAL_SECONDS = env_int("OTKLIK_HEARTBEAT_INTERVAL", 30)
 # A worker heartbeat older than this makes /healthz answer 503.
 HEARTBEAT_MAX_AGE_SECONDS = env_int("OTKLIK_HEARTBEAT_MAX_AGE", 120)

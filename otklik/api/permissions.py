@@ -26,3 +26,12 @@ class CanSendPosts(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return bool(getattr(request.user, "is_service", False))
+
+
+class IsServiceUser(BasePermission):
+    """Operators, the head of the service and admins (and integrations using a token of such a user)."""
+
+    message = _("Only the feedback service may check answers.")
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(getattr(request.user, "is_service", False))

@@ -617,3 +617,80 @@ class MeSerializer(serializers.Serializer):
 class DetailErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField(required=False)
+
+
+# --- POST /api/v1/answers/check ------------------------------------------------------------------------------
+
+MAX_CHECK_CHARS = 20_000
+
+
+class StrictTextField(serializers.CharField):
+    """A string and nothing else (DRF's CharField would turn 5 or true into text); never trimmed, since the
+    findings' offsets index into the text exactly as sent."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class AnswerCheckSerializer(StrictSerializer):
+    text = StrictTextField(
+        allow_blank=True,
+        max_length=MAX_CHECK_CHARS,
+        help_text="The draft of the answer; findings' offsets index into it.",
+    )
+    complaint = StrictTextField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=MAX_CHECK_CHARS,
+        help_text="The citizen's post the answer replies to (optional).",
+    )
+    attachments = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=1000,
+        help_text="How many files (photos, acts) go with the answer; 0 by default.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        missing = _("Give the text of the answer to check in «text».")
+        self.fields["text"].error_messages.update(
+            {
+                "required": missing,
+                "null": missing,
+                "invalid": _("«text» must be a string."),
+                "max_length": _("«text» is too long: at most {max_length} characters."),
+            }
+        )
+        self.fields["complaint"].error_messages.update(
+            {
+                "invalid": _("«complaint» must be a string."),
+                "max_length": _("«complaint» is too long: at most {max_length} characters."),
+            }
+        )
+        count = _("«attachments» must be a whole number from 0 to 1000.")
+        self.fields["attachments"].error_messages.update(
+            {"invalid": count, "min_value": count, "max_value": count, "max_string_length": count}
+        )
+
+
+class FindingSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="The rule: greeting_missing, deadline_missing, evidence_missing, …")
+    severity = serializers.ChoiceField(
+        choices=["error", "warning"], help_text="`error` blocks publishing, `warning` does not."
+    )
+    message = serializers.CharField(help_text="What is wrong, in the user's language.")
+    start = serializers.IntegerField(help_text="Code point offset into `text`; 0 for something missing.")
+    end = serializers.IntegerField(help_text="Exclusive; equal to `start` for something missing.")
+    suggestion = serializers.CharField(allow_blank=True, help_text="A plain replacement, or empty.")
+
+
+class AnswerCheckResultSerializer(serializers.Serializer):
+    findings = FindingSerializer(many=True)

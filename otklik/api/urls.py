@@ -27,6 +27,8 @@ api_v1 = [
     re_path(r"^auth/logout/?$", views.LogoutView.as_view(), name="logout"),
     re_path(r"^auth/logout-all/?$", views.LogoutAllView.as_view(), name="logout-all"),
     re_path(r"^auth/me/?$", views.MeView.as_view(), name="me"),
+    # Before the router: its `answers/<pk>` route would take «check» for an id.
+    re_path(r"^answers/check/?$", views.AnswerCheckView.as_view(), name="answer-check"),
     *router.urls,
 ]
 

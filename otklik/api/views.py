@@ -16,7 +16,7 @@ from django.http import FileResponse, Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from knox.models import get_token_model
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -29,9 +29,10 @@ from rest_framework.views import APIView
 
 from otklik.accounts.choices import Role
 from otklik.answers import services as answer_services
+from otklik.answers.checks import run_checks
 from otklik.answers.models import Answer
 from otklik.api import serializers as s
-from otklik.api.permissions import CanSendPosts, ReadOnlyForDirector
+from otklik.api.permissions import CanSendPosts, IsServiceUser, ReadOnlyForDirector
 from otklik.cases import selectors
 from otklik.cases import services as case_services
 from otklik.cases.choices import OPEN_STATUSES, AssignmentStatus, IncidentStatus
@@ -485,6 +486,84 @@ class AnswerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
             ),
             s.PublishSerializer,
         )
+
+
+class AnswerCheckView(APIView):
+    """Run the quality checks of answers on a draft (the editor calls it as the operator types)."""
+
+    permission_classes = [IsAuthenticated, IsServiceUser]
+
+    @extend_schema(
+        summary="Check a draft answer",
+        description=(
+            "Runs every quality check (docs/ANSWERS.md, «Quality checks») and returns the findings sorted by "
+            "`start`. Offsets are code point indices into `text`, `end` exclusive; a finding about something "
+            "missing has `start = end = 0`. `error` blocks publishing, `warning` does not. Nothing is stored. "
+            "Allowed for operators, the head of the service and admins."
+        ),
+        request=s.AnswerCheckSerializer,
+        responses={
+            200: s.AnswerCheckResultSerializer,
+            **{k: v for k, v in ERRORS.items() if k in (400, 401, 403)},
+        },
+        examples=[
+            OpenApiExample(
+                "A vague promise",
+                request_only=True,
+                value={
+                    "text": "Добрый день. Данный вопрос находится на контроле, ремонт выполнят в ближайшее время.",
+                    "complaint": "Яма на улице Ленина у дома 5",
+                },
+            ),
+            OpenApiExample(
+                "Its findings",
+                response_only=True,
+                value={
+                    "findings": [
+                        {
+                            "code": "bureaucratese",
+                            "severity": "warning",
+                            "message": "«Данный» — канцелярит: скажите проще.",
+                            "start": 13,
+                            "end": 19,
+                            "suggestion": "этот",
+                        },
+                        {
+                            "code": "deadline_missing",
+                            "severity": "error",
+                            "message": "Обещание без срока: назовите дату или период.",
+                            "start": 20,
+                            "end": 48,
+                            "suggestion": "",
+                        },
+                        {
+                            "code": "bureaucratese",
+                            "severity": "warning",
+                            "message": "«находится на контроле» — канцелярит: скажите проще.",
+                            "start": 27,
+                            "end": 48,
+                            "suggestion": "мы следим",
+                        },
+                        {
+                            "code": "deadline_missing",
+                            "severity": "error",
+                            "message": "Обещание без срока: назовите дату или период.",
+                            "start": 66,
+                            "end": 83,
+                            "suggestion": "",
+                        },
+                    ]
+                },
+            ),
+        ],
+        tags=["answers"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.AnswerCheckSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        findings = run_checks(data["text"], data.get("complaint") or "", attachments=data.get("attachments") or 0)
+        return Response(s.AnswerCheckResultSerializer({"findings": [f.as_dict() for f in findings]}).data)
 
 
 # --- assignments ------------------------------------------------------------------------------------------

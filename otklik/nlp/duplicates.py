@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import defaultdict
+from functools import lru_cache
 
 from django.db.models import Q
 from django.utils.translation import gettext as _
@@ -35,12 +37,37 @@ def _texts(incident: Incident) -> list[str]:
     return list(incident.posts.order_by("posted_at", "pk").values_list("text", flat=True))
 
 
+def _texts_of(incident_ids: list[int]) -> dict[int, list[str]]:
+    """The post texts of many incidents in one query (each in posting order)."""
+    from otklik.intake.models import Post
+
+    texts: dict[int, list[str]] = defaultdict(list)
+    rows = Post.objects.filter(incident_id__in=incident_ids).order_by("posted_at", "pk")
+    for incident_id, text in rows.values_list("incident_id", "text"):
+        texts[incident_id].append(text)
+    return texts
+
+
+@lru_cache(maxsize=20_000)
+def _address(text: str) -> Address | None:
+    """extract_address, remembered per text: an open incident is compared with every new post for days."""
+    return extract_address(text)
+
+
+@lru_cache(maxsize=20_000)
+def _text_lemmas(text: str) -> frozenset[str]:
+    found = _address(text)
+    if found is not None and found.raw:
+        text = text.replace(found.raw, " ")
+    return frozenset(lem for lem in lemmas(text) if not lem.isdigit() and lem not in _EXTRA_STOP)
+
+
 def incident_address(incident: Incident, texts: list[str] | None = None) -> Address | None:
     """The incident's address (its field, else the first post's text) when it names a street and a house."""
-    found = extract_address(incident.address) if incident.address else None
+    found = _address(incident.address) if incident.address else None
     if found is None:
         texts = _texts(incident) if texts is None else texts
-        found = extract_address(texts[0]) if texts else None
+        found = _address(texts[0]) if texts else None
     if found is None or not found.street or not found.house:
         return None
     return found
@@ -57,10 +84,7 @@ def lemma_set(texts: list[str]) -> frozenset[str]:
     """The lemmas of the texts, each text's address span cut out first."""
     result: set[str] = set()
     for text in texts:
-        found = extract_address(text)
-        if found is not None and found.raw:
-            text = text.replace(found.raw, " ")
-        result.update(lem for lem in lemmas(text) if not lem.isdigit() and lem not in _EXTRA_STOP)
+        result |= _text_lemmas(text)
     return frozenset(result)
 
 
@@ -91,15 +115,26 @@ def find_duplicate(incident: Incident, *, window_hours: float = WINDOW_HOURS) ->
         return None
     place = place_key(incident_address(incident, texts))
     start = incident.created_at - dt.timedelta(hours=window_hours)
-    candidates = (
+    # Only incidents that can pass the subject-or-place test below are read (one query for their texts).
+    relevant = Q(address=incident.address) if incident.address else Q(pk__in=[])
+    if incident.topic_id is not None:
+        relevant |= Q(topic_id=incident.topic_id) | Q(topic__isnull=True, group_id=incident.group_id)
+    elif incident.group_id is not None:
+        relevant |= Q(group_id=incident.group_id)
+    if place:  # the same place: a candidate naming the street, or one whose place is only in its text
+        street = incident_address(incident, texts).street  # type: ignore[union-attr]
+        relevant |= Q(address__icontains=street) | Q(address="")
+    candidates = list(
         Incident.objects.filter(status__in=OPEN_STATUSES, merged_into__isnull=True, created_at__gte=start)
         .filter(Q(created_at__lt=incident.created_at) | Q(created_at=incident.created_at, pk__lt=incident.pk))
+        .filter(relevant)
         .exclude(pk=incident.pk)
         .order_by("-created_at", "-pk")[:MAX_CANDIDATES]
     )
+    texts_by_incident = _texts_of([c.pk for c in candidates])
     best: tuple[float, Incident] | None = None
     for candidate in candidates:
-        candidate_texts = _texts(candidate)
+        candidate_texts = texts_by_incident.get(candidate.pk, [])
         candidate_place = place_key(incident_address(candidate, candidate_texts))
         if place and candidate_place and place != candidate_place:
             continue  # two known, different places: two problems, whatever the topic

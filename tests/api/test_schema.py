@@ -22,6 +22,7 @@ PATHS = {
     "/api/v1/incidents/{id}/reopen": {"post"},
     "/api/v1/incidents/{id}/classify": {"post"},
     "/api/v1/incidents/{id}/answers": {"post"},
+    "/api/v1/answers/check": {"post"},
     "/api/v1/answers/{id}": {"get"},
     "/api/v1/answers/{id}/submit": {"post"},
     "/api/v1/answers/{id}/approve": {"post"},
