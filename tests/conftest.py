@@ -30,6 +30,22 @@ def _fast_settings(settings, tmp_path):
     settings.LANGUAGE_CODE = "ru"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_caches(request, monkeypatch):
+    """Per-process caches of database rows (the calendar, the deadline policies) start empty in every test: a
+    rolled-back test would leave them stale. A test without the database uses the built-in calendar."""
+    from otklik.core import worktime
+    from otklik.sla.clocks import reset_policies
+
+    worktime.reset_calendar()
+    reset_policies()
+    uses_db = request.node.get_closest_marker("django_db") is not None or bool(
+        {"db", "transactional_db", "django_db_setup"} & set(request.fixturenames)
+    )
+    if not uses_db:
+        monkeypatch.setattr(worktime, "_load_calendar", worktime.default_calendar)
+
+
 @pytest.fixture
 def reference(db):
     """The IM rubricator (topics and groups) as shipped with the product."""

@@ -9,13 +9,13 @@ and in calendar hours and whether the deadline was met.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -59,18 +59,18 @@ def _default_deadlines(priority: bool) -> Deadlines:
 def select_policy(*, group_id: int | None, topic_id: int | None, priority: bool, channel: str = "") -> SlaPolicy | None:
     """The most specific active policy: topic over group over none; a channel over any; a priority over any;
     then the lowest `order`."""
-    scope = Q(topic__isnull=True, group__isnull=True)
-    if group_id:
-        scope |= Q(topic__isnull=True, group_id=group_id)
-    if topic_id:
-        scope |= Q(topic_id=topic_id)
-    wanted = PolicyPriority.HIGH if priority else PolicyPriority.NORMAL
-    candidates = (
-        SlaPolicy.objects.filter(is_active=True)
-        .filter(scope)
-        .filter(priority__in=[PolicyPriority.ANY, wanted])
-        .filter(Q(channel="") | Q(channel=channel))
-    )
+    wanted = {PolicyPriority.ANY, PolicyPriority.HIGH if priority else PolicyPriority.NORMAL}
+    candidates = [
+        p
+        for p in active_policies()
+        if (
+            (p.topic_id is None and p.group_id is None)
+            or (p.topic_id is None and group_id and p.group_id == group_id)
+            or (topic_id and p.topic_id == topic_id)
+        )
+        and p.priority in wanted
+        and p.channel in {"", channel}
+    ]
     return min(
         candidates,
         key=lambda p: (
@@ -83,6 +83,28 @@ def select_policy(*, group_id: int | None, topic_id: int | None, priority: bool,
         ),
         default=None,
     )
+
+
+# Active policies, read at most every POLICY_TTL seconds per process (at once in the process that saved one:
+# otklik.sla.signals); a city has a few dozen, and every new post asks for its deadlines several times.
+POLICY_TTL = 60.0
+_policies: tuple[float, list[SlaPolicy]] | None = None
+
+
+def active_policies() -> list[SlaPolicy]:
+    global _policies
+    now = time.monotonic()
+    cached = _policies
+    if cached is not None and now - cached[0] < POLICY_TTL:
+        return cached[1]
+    policies = list(SlaPolicy.objects.filter(is_active=True).select_related("topic"))
+    _policies = (now, policies)
+    return policies
+
+
+def reset_policies() -> None:
+    global _policies
+    _policies = None
 
 
 def deadlines_for(incident: Incident) -> Deadlines:
@@ -105,8 +127,12 @@ def deadlines_for(incident: Incident) -> Deadlines:
 
 
 def _channel_of(incident: Incident) -> str:
-    post = incident.posts.select_related("source").order_by("created_at", "pk").first()
-    return post.source.channel if post is not None and post.source_id else ""
+    """The channel of the incident's first post (remembered on the instance: it does not change)."""
+    cached = getattr(incident, "_otklik_channel", None)
+    if cached is None:
+        cached = incident.posts.order_by("created_at", "pk").values_list("source__channel", flat=True).first() or ""
+        incident._otklik_channel = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def _advance(calendar: WorkCalendar, calendar_time: bool, start: dt.datetime, seconds: float) -> dt.datetime:
