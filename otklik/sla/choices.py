@@ -46,6 +46,7 @@ class ClockView(models.TextChoices):
 
 
 class EscalationLevel(models.TextChoices):
+    # xgettext:no-python-format
     WARNING = "warning", _("Warning (80 % of the time used)")
     OVERDUE = "overdue", _("Overdue")
     LONG_OVERDUE = "long_overdue", _("Long overdue")

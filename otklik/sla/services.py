@@ -142,7 +142,7 @@ def do_request_extension(clock: Clock, *, actor: User, hours: object, reason: st
         kind=NotificationKind.GENERIC,
         title=_("Extension requested: incident #%(id)s, +%(hours)s h") % {"id": clock.incident_id, "hours": extra},
         body=reason,
-        url=f"/admin/sla/extensionrequest/{request.pk}/change/",
+        url="/extensions/",
         dedup_key=f"extension:{request.pk}",
         incident_id=clock.incident_id,
         assignment_id=clock.assignment_id,

@@ -3,16 +3,34 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
+from typing import cast
 
 from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, When
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
+from otklik.accounts.models import User
+from otklik.cases.models import Assignment
 from otklik.cases.views.board import bar_bucket
-from otklik.core.decorators import reader_required
+from otklik.core.decorators import department_required, reader_required, service_required
+from otklik.core.errors import DomainError
 from otklik.core.htmx import render_page
+from otklik.sla.choices import OPEN_STATES, ExtensionStatus
+from otklik.sla.models import Clock, ExtensionRequest
 from otklik.sla.scorecard import scorecard
+from otklik.sla.services import (
+    MAX_EXTENSION_HOURS,
+    acts_as_head,
+    do_decide_extension,
+    do_request_extension,
+)
 
 PRESETS = {
     "week": (_("7 days"), 6),
@@ -74,3 +92,91 @@ def department_scorecard(request: HttpRequest) -> HttpResponse:
         {"form": form, "rows": rows, "start": start, "end": end, "totals": totals},
         partial="scorecard",
     )
+
+
+def _user(request: HttpRequest) -> User:
+    return cast("User", request.user)  # the decorators let only signed-in users in
+
+
+# --- extensions -----------------------------------------------------------------------------------------------
+
+
+class ExtensionForm(forms.Form):
+    hours = forms.DecimalField(
+        label=_("Extra working hours"),
+        min_value=Decimal("0.5"),
+        max_value=MAX_EXTENSION_HOURS,
+        decimal_places=1,
+        widget=forms.NumberInput(attrs={"class": "form-control form-control-sm", "step": "0.5", "min": "0.5"}),
+    )
+    reason = forms.CharField(
+        label=_("Why more time is needed"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"class": "form-control form-control-sm", "rows": 2}),
+    )
+
+
+def extension_context(assignment: Assignment, *, can_ask: bool, form: ExtensionForm | None = None) -> dict:
+    """For the assignment page: its open clock, the extension requests, and the form when one may be asked."""
+    clock = Clock.objects.filter(assignment=assignment, state__in=OPEN_STATES).order_by("-created_at").first()
+    requests = list(
+        ExtensionRequest.objects.filter(clock__assignment=assignment)
+        .select_related("requested_by", "decided_by")
+        .order_by("-created_at")
+    )
+    pending = any(r.status == ExtensionStatus.PENDING for r in requests)
+    return {
+        "assignment_clock": clock,
+        "extension_requests": requests,
+        "extension_form": (form or ExtensionForm()) if can_ask and clock is not None and not pending else None,
+    }
+
+
+@department_required
+@require_POST
+def assignment_extension(request: HttpRequest, pk: int) -> HttpResponse:
+    """A department asks for more time on its assignment; the acting head of the service decides."""
+    from otklik.cases.views.assignments import _get_assignment
+
+    assignment = _get_assignment(request, pk)
+    form = ExtensionForm(request.POST)
+    clock = Clock.objects.filter(assignment=assignment, state__in=OPEN_STATES).order_by("-created_at").first()
+    if form.is_valid() and clock is not None:
+        try:
+            do_request_extension(
+                clock, actor=_user(request), hours=form.cleaned_data["hours"], reason=form.cleaned_data["reason"]
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("The request is sent to the head of the service."))
+    elif clock is None:
+        messages.error(request, _("The deadline is already closed."))
+    else:
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    return redirect("assignment-detail", pk=assignment.pk)
+
+
+@service_required
+def extension_list(request: HttpRequest) -> HttpResponse:
+    """Extension requests: pending first; the acting head decides, others see them."""
+    user = _user(request)
+    may_decide = acts_as_head(user)
+    if request.method == "POST":
+        if not may_decide:
+            raise PermissionDenied(_("Only the head of the service (or the acting head) decides on extensions."))
+        extension = get_object_or_404(ExtensionRequest, pk=request.POST.get("request"))
+        approve = request.POST.get("decision") == "approve"
+        try:
+            do_decide_extension(extension, actor=user, approve=approve, note=request.POST.get("note", ""))
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("Extension approved.") if approve else _("Extension refused."))
+        return redirect("extensions")
+    requests = list(
+        ExtensionRequest.objects.select_related(
+            "clock__incident", "clock__assignment__department", "requested_by", "decided_by"
+        ).order_by(Case(When(status=ExtensionStatus.PENDING, then=0), default=1), "-created_at")[:200]
+    )
+    return render_page(request, "sla/extensions.html", {"requests": requests, "may_decide": may_decide})

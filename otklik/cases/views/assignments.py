@@ -161,7 +161,10 @@ def _detail_context(
             initial={"assignee": assignment.assignee_id}, executors=department_executors(assignment)
         )
     rework = list(assignment.rework_comments.order_by("created_at", "id"))
+    from otklik.sla.views import extension_context
+
     return {
+        **extension_context(assignment, can_ask=can_answer),
         "assignment": assignment,
         "incident": assignment.incident,
         "posts": posts,

@@ -93,6 +93,7 @@ from otklik.core.errors import DomainError
 from otklik.core.htmx import is_region_request, render_page
 from otklik.intake.models import Post
 from otklik.org.routing import RouteSuggestion, suggest_route
+from otklik.sla.models import Clock
 
 if TYPE_CHECKING:
     from otklik.accounts.models import User
@@ -315,6 +316,12 @@ def build_context(
         post.icon = CHANNEL_ICONS.get(post.source.channel, "bi-chat")  # type: ignore[attr-defined]
         post.safe_url = web_link(post.url)  # type: ignore[attr-defined]
     assignments = list(incident.assignments.all())
+    # Deadlines: the running and paused ones first, then the last few that ended.
+    all_clocks = list(
+        Clock.objects.filter(incident=incident).select_related("assignment__department").order_by("-created_at", "-pk")
+    )
+    open_clocks = [c for c in all_clocks if c.is_open]
+    closed_clocks = [c for c in all_clocks if not c.is_open and c.state != "stopped"][:6]
     lead_accepted = False
     lead_info = ""
     # The departments' information is checked while the incident is in work (reopening asks them again).
@@ -415,6 +422,8 @@ def build_context(
         "can_reopen": can_act and status in REOPENABLE_STATUSES,
     }
     return {
+        "open_clocks": open_clocks,
+        "closed_clocks": closed_clocks,
         **flags,
         "has_incident_actions": any(flags.values()),
         "incident": incident,
