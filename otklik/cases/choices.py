@@ -104,3 +104,5 @@ class EventVerb(models.TextChoices):
     CLOSED = "closed", _("Closed")
     REOPENED = "reopened", _("Reopened")
     RESTORED = "restored", _("Returned to work")
+    WAITING = "waiting", _("Waiting for the citizen")
+    WAITING_ENDED = "waiting_ended", _("The citizen replied: the deadlines run again")

@@ -101,6 +101,15 @@ class NoAnswerForm(CardForm):
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class WaitForm(CardForm):
+    name = "wait"
+
+    # Required by the service, which says so in its own words.
+    note = forms.CharField(
+        label=_("What the citizen was asked"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
 class RestoreForm(CardForm):
     name = "restore"
 

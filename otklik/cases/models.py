@@ -66,6 +66,12 @@ class Incident(models.Model):
         "self", verbose_name=_("merged into"), null=True, blank=True, on_delete=models.SET_NULL, related_name="absorbed"
     )
     due_at = models.DateTimeField(_("answer due"), null=True, blank=True, db_index=True)
+    waiting_since = models.DateTimeField(
+        _("waiting for the citizen since"),
+        null=True,
+        blank=True,
+        help_text=_("The service asked the author something; the deadlines are paused until the reply."),
+    )
     first_answered_at = models.DateTimeField(_("first answer published"), null=True, blank=True)
     answered_at = models.DateTimeField(_("final answer published"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)

@@ -552,6 +552,49 @@ def _advance_if_information_complete(incident: Incident, *, actor: User | None) 
         _set_status(incident, S.ANSWERING, actor=actor, note=_("All requested information is accepted."))
 
 
+# --- waiting for the citizen ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def do_wait_for_citizen(incident: Incident, *, actor: User | None, note: str) -> Incident:
+    """The service asked the author a question (an address, a detail): the deadlines pause until the reply."""
+    ensure_service(actor)
+    note = _require_text(note, "note", _("Say what the citizen was asked."))
+    incident = _lock_incident(incident)
+    if not incident.is_open or incident.status == S.APPROVAL:
+        raise IllegalTransition(_("Only an incident in work can wait for the citizen."))
+    if incident.waiting_since is not None:
+        raise IllegalTransition(_("The incident already waits for the citizen."))
+    incident.waiting_since = timezone.now()
+    incident.save(update_fields=["waiting_since", "updated_at"])
+    sla_hooks.incident_waiting(incident)
+    record_event(incident, EventVerb.WAITING, actor=actor, message=note)
+    return incident
+
+
+@transaction.atomic
+def do_stop_waiting(incident: Incident, *, actor: User | None, note: str = "") -> Incident:
+    """The citizen replied (a post in the thread: actor None), or the operator stops waiting: the deadlines run
+    again, moved by the time waited. Nothing happens when the incident does not wait."""
+    if actor is not None:
+        ensure_service(actor)
+    incident = _lock_incident(incident)
+    if incident.waiting_since is None:
+        return incident
+    waited = timezone.now() - incident.waiting_since
+    incident.waiting_since = None
+    incident.save(update_fields=["waiting_since", "updated_at"])
+    sla_hooks.incident_resumed(incident)
+    record_event(
+        incident,
+        EventVerb.WAITING_ENDED,
+        actor=actor,
+        after={"waited_minutes": int(waited.total_seconds() // 60)},
+        message=note,
+    )
+    return incident
+
+
 # --- ending, merging, reopening ----------------------------------------------------------------------------
 
 

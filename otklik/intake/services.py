@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from otklik.cases.choices import OPEN_STATUSES, EventVerb
-from otklik.cases.services import create_incident, record_event
+from otklik.cases.services import create_incident, do_stop_waiting, record_event
 from otklik.core.errors import DomainError
 from otklik.core.permissions import ensure_service
 from otklik.intake.choices import Channel, ImportOutcome, ImportStatus
@@ -36,6 +36,7 @@ from otklik.intake.models import ImportJob, ImportRow, Post, Source
 
 if TYPE_CHECKING:
     from otklik.accounts.models import User
+    from otklik.cases.models import Incident
     from otklik.org.models import Topic
 
 
@@ -115,6 +116,8 @@ def do_ingest_post(
                 post.incident = incident
                 post.save(update_fields=["incident"])
                 record_event(incident, EventVerb.POST_ADDED, actor=actor, after={"post": post.pk})
+                if incident.waiting_since is not None and _from_the_author(post, incident):
+                    do_stop_waiting(incident, actor=None, note=_("The author replied in the thread."))
             from otklik.intake.tasks import analyze_post
 
             analyze_post.delay_on_commit(post.pk)
@@ -124,6 +127,14 @@ def do_ingest_post(
             raise
         return IngestResult(winner, False)
     return IngestResult(post, True)
+
+
+def _from_the_author(post: Post, incident: Incident) -> bool:
+    """A reply by the author of the incident's first post (any post when the authors are not known)."""
+    first = incident.posts.exclude(pk=post.pk).order_by("posted_at", "pk").first()
+    if first is None or not first.author_id or not post.author_id:
+        return True
+    return first.author_id == post.author_id
 
 
 def _thread_incident(post: Post):  # type: ignore[no-untyped-def]

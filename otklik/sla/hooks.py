@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from otklik.core.worktime import get_calendar
 from otklik.sla.choices import OPEN_STATES, ClockKind
-from otklik.sla.clocks import deadlines_for, do_start_clock, do_stop_clocks
+from otklik.sla.clocks import deadlines_for, do_pause_clocks, do_resume_clocks, do_start_clock, do_stop_clocks
 from otklik.sla.models import Clock
 
 if TYPE_CHECKING:
@@ -103,6 +103,29 @@ def assignment_rework(assignment: Assignment) -> None:
     )
     type(assignment).objects.filter(pk=assignment.pk).update(due_at=clock.due_at)
     assignment.due_at = clock.due_at
+
+
+def incident_waiting(incident: Incident) -> None:
+    """The incident waits for the citizen: its clocks and its departments' pause (the time left is kept)."""
+    do_pause_clocks(incident=incident)
+    _sync_due(incident)
+
+
+def incident_resumed(incident: Incident) -> None:
+    """The citizen replied: the paused clocks run again, their due times moved by the pause."""
+    do_resume_clocks(incident=incident)
+    _sync_due(incident)
+
+
+def _sync_due(incident: Incident) -> None:
+    """The model's due times follow the running clocks (answer clock for the incident; each assignment's own)."""
+    from otklik.cases.models import Assignment
+
+    for clock in Clock.objects.filter(incident=incident, state__in=OPEN_STATES).order_by("created_at"):
+        if clock.assignment_id:
+            Assignment.objects.filter(pk=clock.assignment_id).update(due_at=clock.due_at)
+        elif clock.kind in (ClockKind.ANSWER, ClockKind.FINAL_ANSWER):
+            _set_incident_due(incident, clock.due_at)
 
 
 def incident_ended(incident: Incident) -> None:

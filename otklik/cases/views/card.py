@@ -69,6 +69,7 @@ from otklik.cases.forms_card import (
     RouteForm,
     SplitForm,
     UnmergeForm,
+    WaitForm,
 )
 from otklik.cases.models import Assignment, Event, Incident, ReworkComment
 from otklik.cases.selectors import assignments_for_display, visible_incidents
@@ -84,9 +85,11 @@ from otklik.cases.services import (
     do_return_for_rework,
     do_route,
     do_split,
+    do_stop_waiting,
     do_take,
     do_unmerge,
     do_update_incident,
+    do_wait_for_citizen,
 )
 from otklik.core.decorators import service_required
 from otklik.core.errors import DomainError
@@ -392,6 +395,7 @@ def build_context(
             ),
             "no_answer": lambda: NoAnswerForm(),
             "restore": lambda: RestoreForm(),
+            "wait": lambda: WaitForm(),
             "merge": lambda: MergeForm(),
             "split": lambda: SplitForm(posts=posts),
             "unmerge": lambda: UnmergeForm(),
@@ -417,6 +421,8 @@ def build_context(
         "can_merge": can_act and S.MERGED in INCIDENT_TRANSITIONS[status],
         "can_split": can_act and status in OPEN_STATUSES and len(posts) > 1,
         "can_restore": can_act and status == S.NO_ANSWER,
+        "can_wait": can_act and status in OPEN_STATUSES and status != S.APPROVAL and incident.waiting_since is None,
+        "can_stop_waiting": can_act and incident.waiting_since is not None,
         "can_unmerge": can_act and status == S.MERGED,
         "can_close": can_act and status == S.ANSWERED,
         "can_reopen": can_act and status in REOPENABLE_STATUSES,
@@ -607,6 +613,33 @@ def mark_no_answer(request: HttpRequest, pk: int) -> HttpResponse:
         return _("Marked: no answer needed.")
 
     return _handle(request, pk, "no_answer", form, perform)
+
+
+@service_required
+@require_POST
+def wait_for_citizen(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = _get_incident(request, pk)
+    user = _user(request)
+    form = WaitForm(request.POST)
+
+    def perform(data: dict[str, Any]) -> str:
+        do_wait_for_citizen(incident, actor=user, note=data["note"])
+        return _("The deadlines are paused until the citizen replies.")
+
+    return _handle(request, pk, "wait", form, perform)
+
+
+@service_required
+@require_POST
+def stop_waiting(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = _get_incident(request, pk)
+    user = _user(request)
+
+    def perform(_data: dict[str, Any]) -> str:
+        do_stop_waiting(incident, actor=user, note=_("The operator stopped waiting."))
+        return _("The deadlines run again.")
+
+    return _handle(request, pk, "stop_waiting", None, perform)
 
 
 @service_required
