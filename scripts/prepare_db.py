@@ -41,6 +41,8 @@ def main() -> int:
         print(f"==> {name}", flush=True)
         call_command(name)
 
+    call_command("nlp_build_default")  # the learned topic classifier's default model, before the first post
+
     from otklik.celery import app
 
     if settings.CELERY_BROKER_URL.startswith("sqla+"):

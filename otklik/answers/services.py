@@ -139,6 +139,15 @@ def lead_information_accepted(incident: Incident) -> bool:
     return incident.assignments.filter(role=AssignmentRole.LEAD, status=AssignmentStatus.ACCEPTED).exists()
 
 
+def co_executors_waiting(incident: Incident) -> list[str]:
+    """Co-executors a final answer still waits for (regulation 3.3): those that have not answered (information or
+    "not our competence") and were not released by the operator (a cancelled assignment)."""
+    waiting = incident.assignments.filter(
+        role=AssignmentRole.CO, status__in=[AssignmentStatus.SENT, AssignmentStatus.REWORK]
+    ).select_related("department")
+    return sorted(a.department.name for a in waiting)
+
+
 @transaction.atomic
 def do_publish_answer(answer: Answer, *, actor: User | None, link: str = "", override_reason: str = "") -> Answer:
     """Publish an answer where the citizen wrote (until the channels issue: the operator pastes the link).
@@ -159,6 +168,16 @@ def do_publish_answer(answer: Answer, *, actor: User | None, link: str = "", ove
                 "A final answer needs the lead department's information accepted. "
                 "Accept it first, or give the reason to publish without it."
             ),
+            field="override_reason",
+        )
+    waiting = co_executors_waiting(incident)
+    if answer.kind == AnswerKind.FINAL and waiting and not override_reason:
+        raise DomainError(
+            _(
+                "A final answer needs every co-executor's answer; still waiting for: %(departments)s. "
+                "Wait for them, release them (cancel their assignments), or give the reason to publish without it."
+            )
+            % {"departments": ", ".join(waiting)},
             field="override_reason",
         )
     if answer.kind == AnswerKind.INTERMEDIATE and answer.promised_date is None:

@@ -21,7 +21,12 @@ def ensure_service(user: User | None) -> None:
 
 
 def ensure_head(user: User | None) -> None:
-    if user is not None and not (user.is_superuser or user.role in {Role.HEAD, Role.ADMIN}):
+    """The head of the service, an admin, or the person acting as the head by a delegation (regulation 5.2)."""
+    if user is None or user.is_superuser or user.role in {Role.HEAD, Role.ADMIN}:
+        return
+    from otklik.sla.services import is_delegate
+
+    if not is_delegate(user):
         raise NotAllowed(_("Only the head of the service can do this."))
 
 

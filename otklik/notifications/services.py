@@ -210,8 +210,10 @@ def notify_declined(assignment: Assignment) -> list[Notification]:
 
 
 def notify_answer_for_approval(answer: Answer) -> list[Notification]:
+    from otklik.sla.services import acting_heads
+
     return do_notify(
-        service_recipients((Role.HEAD,)),
+        acting_heads(),
         kind=NotificationKind.ANSWER_APPROVAL,
         title=_("Answer on incident #%(id)s waits for approval") % {"id": answer.incident_id},
         body=answer.text,

@@ -222,9 +222,11 @@ def test_an_intermediate_answer_promises_a_date(routed, operator):
     assert routed.status == S.ROUTED
 
 
-def test_approval_by_the_head(routed, operator, head, executor):
+def test_approval_by_the_head(routed, operator, head, executor, executor_other):
     lead = lead_of(routed)
     do_submit_information(lead, actor=executor, text="Вода будет 12.12.")
+    co = routed.assignments.get(role=AssignmentRole.CO)
+    do_submit_information(co, actor=executor_other, text="Благоустройство восстановим после работ.")
     do_accept_information(lead, actor=operator)
     answer = do_draft_answer(routed, actor=operator, kind="final", text="Здравствуйте! Вода будет 12.12.")
     do_submit_for_approval(answer, actor=operator)

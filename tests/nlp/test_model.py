@@ -1,5 +1,8 @@
 """The learned topic model (otklik.nlp.model) and its commands: nlp_train, nlp_activate, nlp_evaluate.
 
+The commands' tests without `--model` use the production classifier: the default model built once from the shipped
+corpus and cached (otklik.nlp.learned.build_default), not retrained per test.
+
 Fixture: tests/nlp/data/commands_fixture.csv, 64 short posts in 4 groups plus two rows with an empty text or label
 (skipped and counted).
 """
@@ -16,8 +19,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from otklik.nlp.management.commands.nlp_evaluate import negative_score
-from otklik.nlp.model import META_FILE, TopicModel, active_dir, read_labelled_csv
+from otklik.nlp.learned import LearnedModel
+from otklik.nlp.model import META_FILE, SoftmaxSVC, TopicModel, active_dir, read_labelled_csv
 
 DATA = Path(__file__).parent / "data"
 FIXTURE = DATA / "commands_fixture.csv"
@@ -89,11 +92,23 @@ def test_it_trains_the_same_model_twice(rows: tuple, trained: TopicModel) -> Non
     assert again.predict_proba(probe) == trained.predict_proba(probe)
 
 
-def test_it_falls_back_to_logistic_regression_when_a_class_is_rare(rows: tuple) -> None:
+def test_it_falls_back_to_a_softmax_svc_when_a_class_is_rare(rows: tuple) -> None:
     texts, labels = rows
-    model = TopicModel().fit([*texts, "Сломалась скамейка в парке"], [*labels, "Благоустройство"])
-    assert type(model.pipeline.named_steps["clf"]).__name__ == "LogisticRegression"  # type: ignore[union-attr]
-    assert "Благоустройство" in model.labels
+    model = TopicModel().fit([*texts, "Сломалась скамейка в парке"], [*labels, "Мой ярлык"], prior=False)
+    ensemble = model.pipeline.named_steps["clf"]  # type: ignore[union-attr]
+    assert isinstance(ensemble.text_.named_steps["clf"], SoftmaxSVC)
+    assert "Мой ярлык" in model.labels
+    classes, proba, _embedded = model.proba(["Сломалась скамейка в парке", "Яма на дороге"])
+    assert proba.shape == (2, 5)
+    assert abs(float(proba.sum(axis=1)[0]) - 1.0) < 1e-6
+
+
+def test_it_adds_the_rubricator_prior_only_for_rubricator_labels(rows: tuple) -> None:
+    texts, labels = rows
+    with_prior = TopicModel().fit(texts, labels)
+    assert with_prior.meta["n_prior"] > 50  # topic names and keyword phrases of the four groups
+    own = TopicModel().fit(texts, ["A" if label == "ЖКХ" else "B" for label in labels])
+    assert own.meta["n_prior"] == 0
 
 
 def test_it_trains_to_a_directory_with_held_out_metrics(model_dir: Path) -> None:
@@ -105,7 +120,10 @@ def test_it_trains_to_a_directory_with_held_out_metrics(model_dir: Path) -> None
     assert 0.5 <= metrics["accuracy"] <= 1.0
     assert 0.0 <= metrics["macro_f1"] <= 1.0
     assert set(meta["labels"]) == GROUPS
-    assert {"version", "created_at", "sklearn_version"} <= set(meta)
+    assert {"version", "created_at", "recipe"} <= set(meta)
+    model = LearnedModel.load(model_dir)  # a LearnedModel whose groups are the file's labels, no topics
+    assert model.topics is None and set(model.labels) == GROUPS
+    assert {"sklearn_version", "encoder"} <= set(model.groups.meta)
 
 
 def test_it_activates_a_trained_model_as_a_copy(model_dir: Path, tmp_path: Path, settings) -> None:
@@ -113,9 +131,9 @@ def test_it_activates_a_trained_model_as_a_copy(model_dir: Path, tmp_path: Path,
     call_command("nlp_activate", str(model_dir), stdout=StringIO())
     active = active_dir()
     assert active == tmp_path / "nlp" / "active"
-    assert TopicModel.load(active).meta["version"] == TopicModel.load(model_dir).meta["version"]
+    assert LearnedModel.load(active).meta["version"] == LearnedModel.load(model_dir).meta["version"]
     call_command("nlp_activate", str(model_dir), stdout=StringIO())  # again: replaces the copy
-    assert TopicModel.load(active).labels == TopicModel.load(model_dir).labels
+    assert LearnedModel.load(active).labels == LearnedModel.load(model_dir).labels
 
 
 def test_it_refuses_to_activate_a_directory_without_a_model(tmp_path: Path, settings) -> None:
@@ -147,12 +165,21 @@ def test_it_evaluates_the_default_classifier_on_groups(tmp_path: Path) -> None:
     assert 0.3 <= result["accuracy"] <= 1.0
 
 
-def test_it_evaluates_negativity_with_the_placeholder_rule(tmp_path: Path) -> None:
+@pytest.mark.django_db
+def test_it_evaluates_the_default_classifier_on_topics() -> None:
+    result = json.loads(
+        evaluate("--csv", str(FIXTURE), "--text-column", "text", "--label-column", "group", "--level", "topic")
+    )
+    assert result["n"] == 64
+    assert result["accuracy"] < 0.2  # topic names are not group names: the level is honoured
+
+
+def test_it_evaluates_negativity_with_the_kind_analysis(tmp_path: Path) -> None:
     path = tmp_path / "neg.csv"
     path.write_text(
         "text,neg\n"
         "Безобразие! Третью неделю нет воды!!,negative\n"
-        "Ужас, яма на дороге, сколько можно?!,1\n"
+        '"Ужас, яма на дороге, сколько можно?!",1\n'
         "Спасибо за быстрый ремонт крыльца,other\n"
         "Подскажите часы работы МФЦ,0\n",
         encoding="utf-8",
@@ -162,7 +189,23 @@ def test_it_evaluates_negativity_with_the_placeholder_rule(tmp_path: Path) -> No
     )
     assert result["n"] == 4
     assert result["accuracy"] == 1.0
-    assert negative_score("Спасибо большое!") < 0.5 <= negative_score("Кошмар, опять нет света!")
+
+
+def test_it_evaluates_a_model_trained_on_negative_and_other(tmp_path: Path) -> None:
+    texts, labels = read_labelled_csv(FIXTURE, "text", "group")[:2]
+    path = tmp_path / "neg.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["text", "label"])
+        writer.writerows([t, "negative" if g == "ЖКХ" else "other"] for t, g in zip(texts, labels, strict=True))
+    out = tmp_path / "neg-model"
+    call_command("nlp_train", csv=str(path), text_column="text", label_column="label", out=str(out), stdout=StringIO())
+    output = evaluate(
+        "--csv", str(path), "--text-column", "text", "--label-column", "label", "--task", "negative",
+        "--model", str(out),
+    )  # fmt: skip
+    result = json.loads(output)
+    assert result["n"] == 64 and result["accuracy"] > 0.9
 
 
 def test_it_names_a_missing_column_in_the_error(model_dir: Path) -> None:
@@ -184,3 +227,37 @@ def test_it_prints_only_the_json_line_on_the_real_stdout(model_dir: Path) -> Non
     lines = completed.stdout.splitlines()
     assert len(lines) == 1
     assert set(json.loads(lines[0])) == KEYS
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "text"),  # an empty file: no columns
+        (b"text,group\n", "bad.csv"),  # a header only: the message names the file
+        ("text,group\nнет воды,ЖКХ\n".encode("utf-16"), "UTF-8"),  # an encoding we do not read
+        (b"PK\x03\x04\x00\x00binary", "UTF-8"),  # a spreadsheet, not a CSV
+    ],
+)
+def test_it_refuses_bad_input_with_a_clear_error(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(CommandError, match=message):
+        evaluate("--csv", str(path), "--text-column", "text", "--label-column", "group", "--model", "unused")
+    with pytest.raises(CommandError):
+        call_command("nlp_train", csv=str(path), text_column="text", label_column="group", out=str(tmp_path / "m"))
+
+
+def test_a_bad_file_exits_non_zero_with_a_message_and_no_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes("text;group\n".encode("utf-16"))
+    for command in (
+        ["nlp_evaluate", "--csv", str(path), "--text-column", "text", "--label-column", "group"],
+        ["nlp_train", "--csv", str(path), "--text-column", "text", "--label-column", "group", "--out", str(tmp_path)],
+        ["nlp_activate", str(tmp_path / "missing")],
+    ):
+        completed = subprocess.run(
+            [sys.executable, "manage.py", *command], cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
+        assert completed.returncode != 0
+        assert completed.stdout == ""
+        assert "Traceback" not in completed.stderr and completed.stderr.strip()

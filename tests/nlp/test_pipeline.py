@@ -106,10 +106,11 @@ def test_a_low_confidence_post_goes_to_triage_with_the_reason(django_capture_on_
     assert not Assignment.objects.exists()
 
 
-def test_a_post_without_evidence_goes_to_triage(django_capture_on_commit_callbacks, rules):
+def test_a_post_without_evidence_goes_to_triage(django_capture_on_commit_callbacks, rules, settings):
     post = _ingest(django_capture_on_commit_callbacks, "Когда это всё закончится? Сил никаких нет")
     assert post.incident.status == IncidentStatus.TRIAGE
-    assert post.incident.topic is None
+    # No topic, or (the learned classifier always has a guess) one below the threshold, kept for the operator.
+    assert post.incident.topic is None or post.incident.confidence < settings.OTKLIK_CLASSIFIER_THRESHOLD
     assert not Assignment.objects.exists()
 
 

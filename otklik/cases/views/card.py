@@ -149,7 +149,11 @@ def _user(request: HttpRequest) -> User:
 
 
 def _is_head(user: User) -> bool:
-    return user.is_superuser or user.role in {Role.HEAD, Role.ADMIN}
+    if user.is_superuser or user.role in {Role.HEAD, Role.ADMIN}:
+        return True
+    from otklik.sla.services import is_delegate
+
+    return is_delegate(user)
 
 
 # --- reading -------------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from django.core.management.base import CommandError
@@ -23,3 +24,7 @@ def read_csv_or_fail(path: str | Path, text_column: str, label_column: str) -> t
         raise CommandError(_("Cannot read the file %(path)s: %(error)s") % {"path": path, "error": exc}) from exc
     except UnicodeDecodeError as exc:
         raise CommandError(_("The file %(path)s is neither UTF-8 nor cp1251") % {"path": path}) from exc
+    except csv.Error as exc:
+        raise CommandError(
+            _("The file %(path)s is not a readable CSV: %(error)s") % {"path": path, "error": exc}
+        ) from exc

@@ -56,7 +56,7 @@ def answering(routed, operator, executor) -> Incident:
 
 
 def test_a_routine_incident_goes_from_the_card_to_a_published_answer_in_at_most_six_operator_actions(
-    client, operator, executor, incident, rule, housing
+    client, operator, executor, executor_other, incident, rule, housing, roads
 ):
     """Open the card → confirm the route → (the executor answers) → accept → paste the link → publish."""
     login(client, operator)
@@ -70,6 +70,9 @@ def test_a_routine_incident_goes_from_the_card_to_a_published_answer_in_at_most_
 
     lead = incident.assignments.get(department=housing)
     do_submit_information(lead, actor=executor, text=INFO)  # the executor, on his own page
+    # The co-executor answers too (a final answer waits for every co-executor): the department's work, not ours.
+    co = incident.assignments.get(department=roads)
+    do_submit_information(co, actor=executor_other, text="Раскопку после ремонта восстановим.")
 
     card = htmx_post(client, f"/incidents/{incident.pk}/assignments/{lead.pk}/accept/")  # 3. accept
     actions += 1

@@ -1,7 +1,8 @@
-"""`python manage.py nlp_activate DIR`: make a trained model (from nlp_train) the production model.
+"""`python manage.py nlp_activate DIR`: make a trained model (from nlp_train or the retrain) the production model.
 
-Checks that DIR loads, then copies it into `VAR_DIR/nlp/active/` (otklik.nlp.model.activate): the active model is
+Checks that DIR loads, then copies it into `VAR_DIR/nlp/active/` (otklik.nlp.learned.activate): the active model is
 a self-contained copy, so DIR may be deleted or retrained afterwards; activating another DIR replaces the copy.
+Running workers pick it up within otklik.nlp.learned.RECHECK_SECONDS, without a restart.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from otklik.nlp.model import TopicModel, activate
+from otklik.nlp.learned import LearnedModel, activate
 
 
 class Command(BaseCommand):
@@ -23,12 +24,15 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         directory = options["directory"]
         try:
-            model = TopicModel.load(directory)
+            model = LearnedModel.load(directory)
         except Exception as exc:
             raise CommandError(
                 _("%(path)s does not hold a loadable model: %(error)s") % {"path": directory, "error": exc}
             ) from exc
-        target = activate(directory)
+        try:
+            target = activate(directory)
+        except OSError as exc:
+            raise CommandError(_("Cannot install the model: %(error)s") % {"error": exc}) from exc
         self.stdout.write(
             _("Model %(version)s (%(labels)d labels) is now active: %(path)s")
             % {"version": model.meta.get("version", "?"), "labels": len(model.labels), "path": target}

@@ -3,16 +3,16 @@
 
 Prints exactly one line on stdout, a JSON object {"n", "accuracy", "macro_f1", "weighted_f1", "per_second"}:
 fractions in [0, 1], macro-F1 over the labels present in gold or predictions, per_second = rows / wall time of the
-predictions (loading the model and a one-row warm-up are not counted). Anything else (logging, warnings, stray
-prints) goes to stderr.
+predictions, in one batch (loading the model and a one-row warm-up are not counted). Anything else (logging,
+warnings, stray prints) goes to stderr; a problem with the input is one message on stderr and exit status 1.
 
-- `--model DIR`: the predictions of that trained model (the labels it was trained on).
-- Without `--model`: the configured classifier (otklik.nlp.base.get_classifier()), its group or topic name per
-  `--level` (default group); no evidence at all predicts the label "none".
+- `--model DIR`: the predictions of that trained model (nlp_train, the retrain): the labels it was trained on;
+  with `--level topic` the topics when the model has a topic model.
+- Without `--model`: the production model (the configured classifier: the active model, else the shipped
+  default), its group or topic name per `--level` (default group); no evidence at all predicts the label "none".
 - `--task negative`: gold labels are mapped to `negative` (negative, 1, true, yes, да, негатив…) or `other`.
-  With `--model`, the model's labels are mapped the same way. Without it, PLACEHOLDER until the kind/negativity
-  model exists: a lexicon rule (`negative_score`): complaint and negative words (lemmas), «!» and «?!» add up to a
-  score in [0, 1]; a post is negative when the score >= 0.5.
+  With `--model`, the model's labels are mapped the same way; without it, a post is negative when
+  `otklik.nlp.kind.analyze_kind(text).negative >= 0.5`.
 """
 
 from __future__ import annotations
@@ -27,39 +27,26 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from otklik.nlp.base import get_classifier
+from otklik.nlp.base import Classification, get_classifier
 from otklik.nlp.management import read_csv_or_fail
-from otklik.nlp.model import TopicModel, scores
-from otklik.nlp.text import lemmas
+from otklik.nlp.model import scores
 
 NEGATIVE = "negative"
 OTHER = "other"
 NO_LABEL = "none"
+NEGATIVE_AT = 0.5
 _NEGATIVE_GOLD = frozenset({"negative", "neg", "1", "true", "yes", "да", "негатив", "негативный", "негативное"})
-
-# Lemmas of complaint and negative words; each hit adds 0.35, «!» adds 0.2 (once), «?!» or «!!» 0.3 (once).
-_NEGATIVE_LEMMAS_TEXT = """
-    ужас ужасный кошмар позор безобразие бардак беспредел издевательство издеваться надоесть достать невозможно
-    невыносимый отвратительный безобразный возмутительный возмущать возмущение хамство хамить хам жалоба жаловаться
-    сколько нет отключить сломать сломаться разбить грязь грязный вонь вонять мусор опасно опасный страшно
-    проблема плохо плохой нельзя никто ничто ничего бесполезно бездействие игнорировать обман обмануть воровать
-    вор разруха сгнить гнить течь протечь затопить авария яма дыра холодно холод зря неделя месяц год
-    """
-NEGATIVE_LEMMAS = frozenset(_NEGATIVE_LEMMAS_TEXT.split())
-
-
-def negative_score(text: str) -> float:
-    """Placeholder negativity in [0, 1] from a lexicon of complaint words and exclamation marks."""
-    score = 0.35 * sum(1 for lem in set(lemmas(text, keep_stop=True)) if lem in NEGATIVE_LEMMAS)
-    if "!" in text:
-        score += 0.2
-    if "?!" in text or "!!" in text:
-        score += 0.3
-    return min(1.0, score)
 
 
 def as_negative(label: str) -> str:
     return NEGATIVE if label.strip().lower() in _NEGATIVE_GOLD else OTHER
+
+
+def _classify_all(classifier: Any, texts: Sequence[str]) -> list[Classification]:
+    many = getattr(classifier, "classify_many", None)
+    if callable(many):
+        return list(many(texts))
+    return [classifier.classify(text) for text in texts]
 
 
 class Command(BaseCommand):
@@ -79,37 +66,44 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(result))
 
     def _predictor(self, options: dict[str, Any]) -> Callable[[Sequence[str]], list[str]]:
+        topic_level = options["level"] == "topic"
         if options["model"]:
+            from otklik.nlp.learned import LearnedModel
+
             try:
-                model = TopicModel.load(options["model"])
+                model = LearnedModel.load(options["model"])
             except Exception as exc:
                 raise CommandError(
                     _("%(path)s does not hold a loadable model: %(error)s") % {"path": options["model"], "error": exc}
                 ) from exc
-            if options["task"] == "negative":
-                return lambda texts: [as_negative(label) for label in model.predict(texts)]
-            return model.predict
+            use_topics = topic_level and model.topics is not None
+
+            def predict_with_model(texts: Sequence[str]) -> list[str]:
+                found = model.classify_many(texts)
+                names = [(c.topic_name if use_topics else c.group_name) or NO_LABEL for c in found]
+                return [as_negative(name) for name in names] if options["task"] == "negative" else names
+
+            return predict_with_model
         if options["task"] == "negative":
-            return lambda texts: [NEGATIVE if negative_score(text) >= 0.5 else OTHER for text in texts]
+            from otklik.nlp.kind import analyze_kind
+
+            return lambda texts: [NEGATIVE if analyze_kind(t).negative >= NEGATIVE_AT else OTHER for t in texts]
         classifier = get_classifier()
-        topic_level = options["level"] == "topic"
 
         def predict(texts: Sequence[str]) -> list[str]:
-            result = []
-            for text in texts:
-                found = classifier.classify(text)
-                name = found.topic_name if topic_level else found.group_name
-                result.append(name or NO_LABEL)
-            return result
+            found = _classify_all(classifier, texts)
+            return [(c.topic_name if topic_level else c.group_name) or NO_LABEL for c in found]
 
         return predict
 
     def _evaluate(self, options: dict[str, Any]) -> dict[str, Any]:
         texts, gold, _skipped = read_csv_or_fail(options["csv"], options["text_column"], options["label_column"])
+        if not texts:
+            raise CommandError(_("%(path)s has no row with both a text and a label") % {"path": options["csv"]})
         if options["task"] == "negative":
             gold = [as_negative(label) for label in gold]
         predict = self._predictor(options)
-        predict(texts[:1])  # warm-up: lazy loads (pymorphy3's dictionaries) are not prediction time
+        predict(texts[:1])  # warm-up: lazy loads (dictionaries, the encoder) are not prediction time
         started = time.perf_counter()
         pred = predict(texts)
         elapsed = time.perf_counter() - started
