@@ -132,7 +132,7 @@ def _notify(level: str, ids: list[int], now: dt.datetime, people: _People) -> No
                 title=title,
                 body=_("Due %(due)s.") % {"due": date_format(timezone.localtime(clock.due_at), "DATETIME_FORMAT")},
                 url=_url(clock),
-                dedup_key=f"clock:{clock.pk}:{level}",
+                dedup_key=f"clock:{clock.pk}:{level}:{int(clock.due_at.timestamp())}",  # an extension may fire it again
                 incident_id=clock.incident_id,
                 assignment_id=clock.assignment_id,
             )

@@ -138,4 +138,4 @@ def test_overdue_clocks_reach_the_staff_chat(bot, django_capture_on_commit_callb
     with django_capture_on_commit_callbacks(execute=True):
         sweep(dt.datetime(2026, 12, 1, 12, tzinfo=ekb))
     assert len(bot.requests) == 1
-    assert f"#{incident.pk}" in bot.requests[0][1]["text"]
+    assert f"№{incident.pk}" in bot.requests[0][1]["text"]

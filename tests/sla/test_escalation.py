@@ -157,4 +157,4 @@ def test_escalation_notices_are_emailed(people, mailoutbox, django_capture_on_co
     with django_capture_on_commit_callbacks(execute=True):
         sweep(at(2026, 12, 1, 12))
     assert sorted(m.to[0] for m in mailoutbox) == ["head@example.org", "oper@example.org"]
-    assert all(f"#{incident.pk}" in m.subject for m in mailoutbox)
+    assert all(f"№{incident.pk}" in m.subject for m in mailoutbox)

@@ -66,7 +66,7 @@ def test_an_approved_extension_moves_the_deadline_and_the_notices(world):
     assert clock.overdue_at is None  # may fire again at the new due time
     assert clock.assignment.due_at == at(2026, 12, 2, 13, 0)
     assert sweep(at(2026, 12, 2, 13, 1))["overdue"] == 1
-    assert Notification.objects.filter(recipient=world["executor"], title__contains="#").exists()
+    assert Notification.objects.filter(recipient=world["executor"], kind="deadline_overdue").count() == 2
 
 
 def test_refusal_needs_a_reason_and_keeps_the_history(world):
