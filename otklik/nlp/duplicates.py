@@ -73,6 +73,16 @@ def incident_address(incident: Incident, texts: list[str] | None = None) -> Addr
     return found
 
 
+def street_key(incident: Incident, texts: list[str]) -> str:
+    """The street (or microdistrict) the incident is about, house or not («микрорайон 9», «улица Чапаева»)."""
+    found = _address(incident.address) if incident.address else None
+    if found is None and texts:
+        found = _address(texts[0])
+    if found is None or not found.street:
+        return ""
+    return f"{found.street_type} {found.street}".lower().replace("ё", "е")
+
+
 def place_key(address: Address | None) -> str:
     """`street_type street, house` («улица Ленина, 7а»; ё → е); empty without a street and a house."""
     if address is None or not address.street or not address.house:
@@ -114,6 +124,7 @@ def find_duplicate(incident: Incident, *, window_hours: float = WINDOW_HOURS) ->
     if not words:
         return None
     place = place_key(incident_address(incident, texts))
+    street = street_key(incident, texts)
     start = incident.created_at - dt.timedelta(hours=window_hours)
     # Only incidents that can pass the subject-or-place test below are read (one query for their texts).
     relevant = Q(address=incident.address) if incident.address else Q(pk__in=[])
@@ -122,8 +133,8 @@ def find_duplicate(incident: Incident, *, window_hours: float = WINDOW_HOURS) ->
     elif incident.group_id is not None:
         relevant |= Q(group_id=incident.group_id)
     if place:  # the same place: a candidate naming the street, or one whose place is only in its text
-        street = incident_address(incident, texts).street  # type: ignore[union-attr]
-        relevant |= Q(address__icontains=street) | Q(address="")
+        street_name = incident_address(incident, texts).street  # type: ignore[union-attr]
+        relevant |= Q(address__icontains=street_name) | Q(address="")
     candidates = list(
         Incident.objects.filter(status__in=OPEN_STATUSES, merged_into__isnull=True, created_at__gte=start)
         .filter(Q(created_at__lt=incident.created_at) | Q(created_at=incident.created_at, pk__lt=incident.pk))
@@ -138,6 +149,9 @@ def find_duplicate(incident: Incident, *, window_hours: float = WINDOW_HOURS) ->
         candidate_place = place_key(incident_address(candidate, candidate_texts))
         if place and candidate_place and place != candidate_place:
             continue  # two known, different places: two problems, whatever the topic
+        candidate_street = street_key(candidate, candidate_texts)
+        if street and candidate_street and street != candidate_street:
+            continue  # two different streets (or microdistricts), houses known or not
         if not (place and place == candidate_place) and not _same_subject(incident, candidate):
             continue
         score = similarity(words, lemma_set(candidate_texts))
