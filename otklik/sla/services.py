@@ -50,9 +50,10 @@ def acting_heads(at: dt.datetime | None = None) -> list[User]:
 def is_delegate(user: User, at: dt.datetime | None = None) -> bool:
     """The user acts as the head of the service now by a delegation."""
     at = at or timezone.now()
-    return bool(user.is_authenticated) and Delegation.objects.filter(
-        acting=user, starts_at__lte=at, ends_at__gt=at, revoked_at__isnull=True
-    ).exists()
+    return (
+        bool(user.is_authenticated)
+        and Delegation.objects.filter(acting=user, starts_at__lte=at, ends_at__gt=at, revoked_at__isnull=True).exists()
+    )
 
 
 def acts_as_head(user: User, at: dt.datetime | None = None) -> bool:
