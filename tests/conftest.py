@@ -39,6 +39,9 @@ def _fresh_caches(request, monkeypatch):
 
     worktime.reset_calendar()
     reset_policies()
+    from otklik.nlp.gazetteer import reset_cache as reset_gazetteer
+
+    reset_gazetteer()
     uses_db = request.node.get_closest_marker("django_db") is not None or bool(
         {"db", "transactional_db", "django_db_setup"} & set(request.fixturenames)
     )

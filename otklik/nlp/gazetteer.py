@@ -27,11 +27,14 @@ import csv
 import io
 import re
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from django.db.models.signals import post_delete, post_save
 
 from otklik.nlp.address import TYPE_GENDER, normalize_house, street_type_of
 from otklik.nlp.text import lemma, morph
@@ -588,11 +591,21 @@ def database_version() -> tuple[Any, ...]:
     return tuple(version)
 
 
+#: The tables' fingerprint is read at most this often per process (saves in this process reset the cache at once).
+RECHECK_SECONDS = 10.0
+_checked_at = 0.0
+
+
 def get_gazetteer() -> Gazetteer:
-    """The database gazetteer, rebuilt only when `database_version()` changed since the last call."""
-    global _cached
-    version = database_version()
+    """The database gazetteer, rebuilt only when `database_version()` changed; the version itself is read at most
+    every RECHECK_SECONDS (the worker analyses posts one after another: three queries per post add up)."""
+    global _cached, _checked_at
+    now = time.monotonic()
     cached = _cached
+    if cached is not None and now - _checked_at < RECHECK_SECONDS:
+        return cached[1]
+    version = database_version()
+    _checked_at = now
     if cached is not None and cached[0] == version:
         return cached[1]
     with _lock:
@@ -601,6 +614,12 @@ def get_gazetteer() -> Gazetteer:
     return gazetteer
 
 
-def reset_cache() -> None:
-    global _cached
+def reset_cache(**_kwargs: Any) -> None:
+    global _cached, _checked_at
     _cached = None
+    _checked_at = 0.0
+
+
+for _model in ("org.Street", "org.Building", "org.Landmark"):
+    post_save.connect(reset_cache, sender=_model, dispatch_uid=f"gazetteer-reset-save-{_model}")
+    post_delete.connect(reset_cache, sender=_model, dispatch_uid=f"gazetteer-reset-delete-{_model}")

@@ -103,8 +103,10 @@ def active_policies() -> list[SlaPolicy]:
 
 
 def reset_policies() -> None:
+    """Forget the cached policies (and the remembered channels of incidents: tests reuse ids)."""
     global _policies
     _policies = None
+    _channels.clear()
 
 
 def deadlines_for(incident: Incident) -> Deadlines:
@@ -127,12 +129,20 @@ def deadlines_for(incident: Incident) -> Deadlines:
 
 
 def _channel_of(incident: Incident) -> str:
-    """The channel of the incident's first post (remembered on the instance: it does not change)."""
-    cached = getattr(incident, "_otklik_channel", None)
+    """The channel of the incident's first post (remembered per process: it never changes)."""
+    cached = _channels.get(incident.pk)
     if cached is None:
-        cached = incident.posts.order_by("created_at", "pk").values_list("source__channel", flat=True).first() or ""
-        incident._otklik_channel = cached  # type: ignore[attr-defined]
+        cached = incident.posts.order_by("created_at", "pk").values_list("source__channel", flat=True).first()
+        if cached is None:
+            return ""  # no post yet (the intake attaches it right after creating the incident): not remembered
+        if len(_channels) > 20_000:
+            _channels.clear()
+        _channels[incident.pk] = cached
     return cached
+
+
+# incident id → the channel of its first post; bounded.
+_channels: dict[int, str] = {}
 
 
 def _advance(calendar: WorkCalendar, calendar_time: bool, start: dt.datetime, seconds: float) -> dt.datetime:
