@@ -32,7 +32,7 @@ class CorpusRow:
 
 
 def _digest(text: str) -> str:
-    return hashlib.sha1(text.strip().lower().encode("utf-8")).hexdigest()
+    return hashlib.sha1(text.strip().lower().encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 def load(directory: Path = CORPUS_DIR) -> list[CorpusRow]:
@@ -70,4 +70,3 @@ def split(rows: list[CorpusRow]) -> tuple[list[CorpusRow], list[CorpusRow]]:
     train = [r for r in rows if r.where not in held]
     heldout = [r for r in rows if r.where in held]
     return train, heldout
-
