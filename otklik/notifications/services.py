@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
@@ -127,7 +128,9 @@ def do_notify_many(notices: Iterable[Notice]) -> int:
         return total
     ids = [notification.pk for notification in created]
     for start in range(0, len(ids), EMAIL_BATCH):
-        send_notification_emails.delay_on_commit(ids[start : start + EMAIL_BATCH])
+        # Robust: a broker away at commit must not fail the caller (a sweep whose claims are committed);
+        # sweep_unsent_emails sends what was not enqueued.
+        transaction.on_commit(partial(send_notification_emails.delay, ids[start : start + EMAIL_BATCH]), robust=True)
     return len(created)
 
 

@@ -39,7 +39,18 @@ def sweep_unsent_emails() -> int:
     ids = unsent_ids(older_than=UNSENT_AFTER)
     for pk in ids:
         send_notification_email.delay(pk)
-    return len(ids)
+    from django.utils import timezone
+
+    from otklik.notifications.models import StaffMessage
+
+    staff = list(
+        StaffMessage.objects.filter(
+            status="pending", created_at__lt=timezone.now() - UNSENT_AFTER, attempts=0
+        ).values_list("pk", flat=True)[:100]
+    )
+    for pk in staff:
+        send_staff_message.delay(pk)
+    return len(ids) + len(staff)
 
 
 @recorded_task(transient=(OperationalError, InterfaceError), max_retries=5, retry_backoff=30)

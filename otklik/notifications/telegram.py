@@ -9,6 +9,7 @@ message with the reason. Off when OTKLIK_TELEGRAM_BOT_TOKEN or OTKLIK_TELEGRAM_S
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 import httpx
 from django.conf import settings
@@ -47,7 +48,8 @@ def do_post_to_staff_chat(text: str, *, dedup_key: str) -> StaffMessage | None:
             message = StaffMessage.objects.create(dedup_key=dedup_key[:255], text=text[:4096])
     except IntegrityError:
         return None
-    send_staff_message.delay_on_commit(message.pk)
+    # Robust: a broker away at commit leaves the message pending; sweep_unsent_emails enqueues it again.
+    transaction.on_commit(partial(send_staff_message.delay, message.pk), robust=True)
     return message
 
 
