@@ -42,6 +42,9 @@ def _fresh_caches(request, monkeypatch):
     from otklik.nlp.gazetteer import reset_cache as reset_gazetteer
 
     reset_gazetteer()
+    from otklik.core.rowcache import reset_all
+
+    reset_all()
     uses_db = request.node.get_closest_marker("django_db") is not None or bool(
         {"db", "transactional_db", "django_db_setup"} & set(request.fixturenames)
     )

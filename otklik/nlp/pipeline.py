@@ -24,6 +24,7 @@ from otklik.cases.services import (
     do_send_to_triage,
     do_update_incident,
 )
+from otklik.core.rowcache import RowCache
 from otklik.intake.choices import AnalysisStatus, PostKind
 from otklik.intake.models import Post
 from otklik.nlp.base import Classification, get_classifier
@@ -170,11 +171,21 @@ def _topic_for(incident: Incident, text: str) -> tuple[Topic | None, TopicGroup 
     if hinted is not None and hinted.topic_hint is not None:
         return hinted.topic_hint, hinted.topic_hint.group, 1.0
     result: Classification = get_classifier().classify(text)
-    topic = Topic.objects.filter(name=result.topic_name, is_active=True).select_related("group").first()
+    topic = _topics.get().get(result.topic_name or "")
     if topic is not None:
         return topic, topic.group, result.confidence
-    group = TopicGroup.objects.filter(name=result.group_name).first() if result.group_name else None
+    group = _groups.get().get(result.group_name or "")
     return None, group, result.confidence if group is not None else 0.0
+
+
+# Active topics and all groups by name, read once a minute per process (at once after a save in this process).
+_topics: RowCache[dict[str, Topic]] = RowCache(
+    lambda: {t.name: t for t in Topic.objects.filter(is_active=True).select_related("group")},
+    ["org.Topic", "org.TopicGroup"],
+)
+_groups: RowCache[dict[str, TopicGroup]] = RowCache(
+    lambda: {g.name: g for g in TopicGroup.objects.all()}, ["org.TopicGroup"]
+)
 
 
 def sweep_unanalyzed(batch: int = SWEEP_BATCH) -> int:

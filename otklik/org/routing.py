@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from otklik.core.rowcache import RowCache
 from otklik.nlp.text import LemmaIndex, lemmas, normalize, phrase_lemmas
 from otklik.org.models import Department, RoutingRule, Territory
 
@@ -52,7 +53,13 @@ class TextMatcher:
 def find_territories(text: str, matcher: TextMatcher | None = None) -> list[Territory]:
     """Territories whose keywords occur in the text (in name order)."""
     matcher = matcher or TextMatcher(text)
-    return [t for t in Territory.objects.exclude(keywords="") if matcher.any(t.keywords)]
+    return [t for t in _territories.get() if matcher.any(t.keywords)]
+
+
+# Territories with keywords, read once a minute per process (and at once after a save in this process).
+_territories: RowCache[list[Territory]] = RowCache(
+    lambda: list(Territory.objects.exclude(keywords="").order_by("name")), ["org.Territory"]
+)
 
 
 def suggest_route(incident: Incident, text: str, *, place: Place | None = None) -> RouteSuggestion | None:
