@@ -19,7 +19,7 @@ from rest_framework import serializers
 from otklik.accounts.models import User
 from otklik.answers.choices import AnswerKind
 from otklik.answers.models import Answer
-from otklik.cases.choices import IncidentStatus, NoAnswerReason
+from otklik.cases.choices import IncidentStatus, NoAnswerReason, ReworkCriterion
 from otklik.cases.models import Assignment, Attachment, Incident
 from otklik.intake.choices import Channel
 from otklik.intake.models import Post
@@ -540,6 +540,15 @@ class CommentSerializer(StrictSerializer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["comment"].error_messages.update(text_messages(_("Say what must be corrected.")))
+
+
+class ReworkSerializer(CommentSerializer):
+    criteria = serializers.ListField(
+        child=serializers.ChoiceField(choices=ReworkCriterion.choices),
+        required=False,
+        default=list,
+        help_text="What is wrong: formal, no_date, no_evidence, contradictory, other.",
+    )
 
 
 class PublishSerializer(StrictSerializer):

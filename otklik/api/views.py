@@ -658,7 +658,7 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     @extend_schema(
         summary="Return the information for rework",
-        request=s.CommentSerializer,
+        request=s.ReworkSerializer,
         responses={200: s.AssignmentSerializer, **ERRORS},
     )
     @action(detail=True, methods=["post"])
@@ -666,9 +666,9 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return self._act(
             lambda user, assignment: ensure_service(user),
             lambda assignment, data: case_services.do_return_for_rework(
-                assignment, actor=current_user(request), comment=data["comment"]
+                assignment, actor=current_user(request), comment=data["comment"], criteria=data.get("criteria", [])
             ),
-            s.CommentSerializer,
+            s.ReworkSerializer,
         )
 
     @extend_schema(

@@ -52,6 +52,16 @@ class AssignmentRole(models.TextChoices):
     CO = "co", _("Co-executor")
 
 
+class ReworkCriterion(models.TextChoices):
+    """Why the service returns a department's information (DOMAIN.md: what a good answer is)."""
+
+    FORMAL = "formal", _("Formal, a brush-off, not on the merits")
+    NO_DATE = "no_date", _("No concrete date or period for the work")
+    NO_EVIDENCE = "no_evidence", _("Work reported done without evidence (photo, act)")
+    CONTRADICTORY = "contradictory", _("Contradicts itself or the facts")
+    OTHER = "other", _("Other")
+
+
 class AssignmentStatus(models.TextChoices):
     SENT = "sent", _("Waiting for information")
     SUBMITTED = "submitted", _("Information submitted")

@@ -13,7 +13,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from otklik.answers.choices import AnswerKind
-from otklik.cases.choices import IncidentStatus, NoAnswerReason
+from otklik.cases.choices import IncidentStatus, NoAnswerReason, ReworkCriterion
 from otklik.org.models import Department, Territory, Topic
 
 if TYPE_CHECKING:
@@ -194,6 +194,12 @@ class RouteForm(CardForm):
 class ReworkForm(CardForm):
     name = "rework"
 
+    criteria = forms.MultipleChoiceField(
+        label=_("What is wrong"),
+        choices=ReworkCriterion.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one reason.")},
+    )
     comment = forms.CharField(
         label=_("What must be corrected"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )

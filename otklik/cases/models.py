@@ -192,6 +192,7 @@ class ReworkComment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     text = models.TextField(_("comment"))
+    criteria = models.JSONField(_("criteria"), default=list, blank=True, help_text=_("Codes of ReworkCriterion."))
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -201,6 +202,12 @@ class ReworkComment(models.Model):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+    @property
+    def criteria_labels(self) -> list[str]:
+        from otklik.cases.choices import ReworkCriterion
+
+        return [str(ReworkCriterion(c).label) for c in self.criteria if c in ReworkCriterion.values]
 
 
 class Event(models.Model):

@@ -26,6 +26,7 @@ from otklik.cases.choices import (
     EventVerb,
     IncidentStatus,
     NoAnswerReason,
+    ReworkCriterion,
 )
 from otklik.cases.models import Assignment, Attachment, Event, Incident, ReworkComment
 from otklik.core.errors import DomainError, IllegalTransition, NotAllowed
@@ -510,17 +511,24 @@ def do_accept_information(assignment: Assignment, *, actor: User | None) -> Assi
 
 
 @transaction.atomic
-def do_return_for_rework(assignment: Assignment, *, actor: User | None, comment: str) -> Assignment:
-    """Return the department's information with a comment; the department is notified."""
+def do_return_for_rework(
+    assignment: Assignment, *, actor: User | None, comment: str, criteria: Sequence[str] = ()
+) -> Assignment:
+    """Return the department's information with a comment and the criteria it fails (ReworkCriterion); the
+    department is notified; the rework has its own clock."""
     ensure_service(actor)
     assignment = _lock_assignment(assignment)
     comment = _require_text(comment, "comment", _("Say what must be corrected."))
+    criteria = list(dict.fromkeys(criteria))
+    unknown = [c for c in criteria if c not in ReworkCriterion.values]
+    if unknown:
+        raise DomainError(_("Unknown rework criteria: %(codes)s.") % {"codes": ", ".join(unknown)}, field="criteria")
     check_assignment_transition(assignment, A.REWORK)
     assignment.status = A.REWORK
     assignment.accepted_at = None
     assignment.save(update_fields=["status", "accepted_at", "updated_at"])
     sla_hooks.assignment_rework(assignment)
-    ReworkComment.objects.create(assignment=assignment, author=actor, text=comment)
+    ReworkComment.objects.create(assignment=assignment, author=actor, text=comment, criteria=criteria)
     incident = _lock_incident(assignment.incident)
     record_event(
         incident,

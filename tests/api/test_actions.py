@@ -447,3 +447,15 @@ def test_it_refuses_invalid_assignment_filters_naming_them(client_for, operator,
 
     assert response.status_code == 400
     assert list(response.json()) == [param]
+
+
+def test_rework_takes_the_criteria_and_refuses_unknown_ones(client_for, operator, executor, lead_assignment):
+    do_submit_information(lead_assignment, actor=executor, text="Сделаем")
+    client = client_for(operator)
+    url = f"/api/v1/assignments/{lead_assignment.pk}/rework"
+    bad = client.post(url, {"comment": "Нет сроков", "criteria": ["no_date", "lazy"]}, format="json")
+    assert bad.status_code == 400 and "criteria" in bad.json()
+    ok = client.post(url, {"comment": "Нет сроков", "criteria": ["no_date"]}, format="json")
+    assert ok.status_code == 200
+    lead_assignment.refresh_from_db()
+    assert lead_assignment.rework_comments.get().criteria == ["no_date"]

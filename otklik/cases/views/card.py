@@ -778,7 +778,7 @@ def return_for_rework(request: HttpRequest, pk: int, assignment_pk: int) -> Http
     form = ReworkForm(request.POST, auto_id=f"id_rework{assignment.pk}_%s")
 
     def perform(data: dict[str, Any]) -> str:
-        do_return_for_rework(assignment, actor=user, comment=data["comment"])
+        do_return_for_rework(assignment, actor=user, comment=data["comment"], criteria=data["criteria"])
         return _("Returned to %(department)s for rework; the department is notified.") % {
             "department": assignment.department
         }

@@ -118,10 +118,15 @@ def test_accepting_twice_shows_why_it_cannot_be_done(as_operator, incident, subm
 
 
 def test_returning_for_rework_needs_a_comment(as_operator, incident, submitted):
-    response = htmx_post(as_operator, f"/incidents/{incident.pk}/assignments/{submitted.pk}/rework/", {"comment": ""})
+    url = f"/incidents/{incident.pk}/assignments/{submitted.pk}/rework/"
+    response = htmx_post(as_operator, url, {"comment": "", "criteria": ["no_date"]})
 
     submitted.refresh_from_db()
     assert "Укажите, что нужно исправить." in response.content.decode()
+    assert submitted.status == A.SUBMITTED
+    response = htmx_post(as_operator, url, {"comment": "Нет даты"})  # no criterion chosen
+    assert "Выберите хотя бы одну причину." in response.content.decode()
+    submitted.refresh_from_db()
     assert submitted.status == A.SUBMITTED
 
 
@@ -133,12 +138,15 @@ def test_returning_for_rework_keeps_the_comment_in_the_history_and_notifies_the_
     response = htmx_post(
         as_operator,
         f"/incidents/{incident.pk}/assignments/{submitted.pk}/rework/",
-        {"comment": "Приложите фото задвижки"},
+        {"comment": "Приложите фото задвижки", "criteria": ["no_evidence", "no_date"]},
     )
 
     submitted.refresh_from_db()
     assert submitted.status == A.REWORK
-    assert submitted.rework_comments.get().text == "Приложите фото задвижки"
+    comment = submitted.rework_comments.get()
+    assert comment.text == "Приложите фото задвижки"
+    assert comment.criteria == ["no_evidence", "no_date"]
+    assert "Работы выполнены, но нет подтверждения (фото, акт)" in response.content.decode()
     assert Notification.objects.filter(recipient=executor).count() == before + 1
     assert 'class="small mt-2 rework-history"' in response.content.decode()
 
