@@ -123,7 +123,8 @@ def find_duplicate(incident: Incident, *, window_hours: float = WINDOW_HOURS) ->
     words = lemma_set(texts)
     if not words:
         return None
-    place = place_key(incident_address(incident, texts))
+    address = incident_address(incident, texts)
+    place = place_key(address)
     street = street_key(incident, texts)
     start = incident.created_at - dt.timedelta(hours=window_hours)
     # Only incidents that can pass the subject-or-place test below are read (one query for their texts).
@@ -132,9 +133,8 @@ def find_duplicate(incident: Incident, *, window_hours: float = WINDOW_HOURS) ->
         relevant |= Q(topic_id=incident.topic_id) | Q(topic__isnull=True, group_id=incident.group_id)
     elif incident.group_id is not None:
         relevant |= Q(group_id=incident.group_id)
-    if place:  # the same place: a candidate naming the street, or one whose place is only in its text
-        street_name = incident_address(incident, texts).street  # type: ignore[union-attr]
-        relevant |= Q(address__icontains=street_name) | Q(address="")
+    if address is not None and place:  # the same place: a candidate naming the street, or one known only by text
+        relevant |= Q(address__icontains=address.street) | Q(address="")
     candidates = list(
         Incident.objects.filter(status__in=OPEN_STATUSES, merged_into__isnull=True, created_at__gte=start)
         .filter(Q(created_at__lt=incident.created_at) | Q(created_at=incident.created_at, pk__lt=incident.pk))

@@ -9,7 +9,6 @@ and in calendar hours and whether the deadline was met.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -20,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from otklik.core.errors import IllegalTransition
+from otklik.core.rowcache import RowCache
 from otklik.core.worktime import WorkCalendar, get_calendar
 from otklik.sla.choices import CLOCK_TRANSITIONS, OPEN_STATES, ClockKind, ClockState, ClockView, PolicyPriority
 from otklik.sla.models import Clock, SlaPolicy
@@ -85,27 +85,20 @@ def select_policy(*, group_id: int | None, topic_id: int | None, priority: bool,
     )
 
 
-# Active policies, read at most every POLICY_TTL seconds per process (at once in the process that saved one:
-# otklik.sla.signals); a city has a few dozen, and every new post asks for its deadlines several times.
-POLICY_TTL = 60.0
-_policies: tuple[float, list[SlaPolicy]] | None = None
+# Active policies, read once a minute per process (at once after a save in this process); a city has a few dozen,
+# and every new post asks for its deadlines several times.
+_policies: RowCache[list[SlaPolicy]] = RowCache(
+    lambda: list(SlaPolicy.objects.filter(is_active=True).select_related("topic")), ["sla.SlaPolicy"]
+)
 
 
 def active_policies() -> list[SlaPolicy]:
-    global _policies
-    now = time.monotonic()
-    cached = _policies
-    if cached is not None and now - cached[0] < POLICY_TTL:
-        return cached[1]
-    policies = list(SlaPolicy.objects.filter(is_active=True).select_related("topic"))
-    _policies = (now, policies)
-    return policies
+    return _policies.get()
 
 
 def reset_policies() -> None:
     """Forget the cached policies (and the remembered channels of incidents: tests reuse ids)."""
-    global _policies
-    _policies = None
+    _policies.reset()
     _channels.clear()
 
 

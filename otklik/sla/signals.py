@@ -6,17 +6,10 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from otklik.core.worktime import reset_calendar
-from otklik.sla.models import CalendarDay, SlaPolicy, WorkSchedule
+from otklik.sla.models import CalendarDay, WorkSchedule
 
 
 @receiver([post_save, post_delete], sender=CalendarDay)
 @receiver([post_save, post_delete], sender=WorkSchedule)
 def _calendar_changed(**kwargs: Any) -> None:
     reset_calendar()
-
-
-@receiver([post_save, post_delete], sender=SlaPolicy)
-def _policies_changed(**kwargs: Any) -> None:
-    from otklik.sla.clocks import reset_policies
-
-    reset_policies()
