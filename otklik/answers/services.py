@@ -218,6 +218,9 @@ def do_publish_answer(answer: Answer, *, actor: User | None, link: str = "", ove
             incident.save(update_fields=[*fields, "updated_at"])
         record_event(incident, EventVerb.ANSWER_PUBLISHED, actor=actor, after=after, message=override_reason)
     sla_hooks.answer_published(incident, kind=answer.kind, promised_date=answer.promised_date)
+    from otklik.answers.outbox import do_enqueue_publications
+
+    do_enqueue_publications(answer, actor=actor, link=answer.link)
     if concluding and incident.status == S.ANSWERED and settings.OTKLIK_CLOSE_AFTER_FINAL_ANSWER:
         # 4. Unless the service waits for the citizen's follow-up, the answer on the merits closes the incident.
         incident.closed_at = now

@@ -32,6 +32,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from otklik.accounts.choices import Role
 from otklik.answers.choices import AnswerKind, AnswerStatus
+from otklik.answers.drafting import draft_texts
 from otklik.answers.models import Answer
 from otklik.answers.services import (
     DRAFTABLE_STATUSES,
@@ -358,7 +359,7 @@ def build_context(
     lead_name = (
         incident.lead_department.name if incident.lead_department else (suggestion.lead.name if suggestion else "")
     )
-    templates = answer_templates(posts, lead_info, lead_name)
+    templates = draft_texts(incident, posts=posts, lead_info=lead_info, lead_name=lead_name)
     for answer in pending:
         answer.update_form = bound.get(f"answer-{answer.pk}") or AnswerUpdateForm(  # type: ignore[attr-defined]
             initial={"text": answer.text, "promised_date": answer.promised_date},
