@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db.models import Q
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from otklik.notifications.choices import DeliveryStatus
@@ -48,7 +49,9 @@ def deliver(notification_id: int, *, final_attempt: bool = True) -> str:
     4. On an error: store it; the row goes back to `pending` when the error is transient and another attempt
        will follow (`final_attempt=False`), else to `failed`; re-raise.
     """
-    notification = Notification.objects.select_related("recipient").filter(pk=notification_id).first()
+    notification = (
+        Notification.objects.select_related("recipient", "assignment__department").filter(pk=notification_id).first()
+    )
     if notification is None:
         return "missing"
     if notification.email_status in {DeliveryStatus.SENT, DeliveryStatus.SKIPPED}:
@@ -69,8 +72,9 @@ def deliver(notification_id: int, *, final_attempt: bool = True) -> str:
     link = f"{settings.SITE_URL}{notification.url}" if notification.url else ""
     body = "\n\n".join(part for part in (notification.body, link) if part)
     subject = " ".join(notification.title.split())  # a line break in a subject is refused by Django
+    html = render_to_string("notifications/email.html", {"notification": notification, "link": link})
     try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient.email])
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient.email], html_message=html)
     except Exception as exc:
         retry = isinstance(exc, TRANSIENT_MAIL_ERRORS) and not final_attempt
         claimed.update(

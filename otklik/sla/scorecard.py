@@ -4,6 +4,10 @@ For the assignments created in [from, to] (city days): how many, the share answe
 submitted — or the assignment declined — before its due time; still open and past due counts as late), the mean
 and median time to the first information in working and in calendar hours, the share returned for rework at least
 once, the share declined as not their competence, and the extensions asked for and approved.
+
+Rework by criteria: every return (a rework comment) of those assignments counts once under each criterion it names
+(formal, no date, no evidence, contradictory, other — otklik.cases.choices.ReworkCriterion); a return naming none
+counts as "no criterion given".
 """
 
 from __future__ import annotations
@@ -11,15 +15,38 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from otklik.cases.choices import AssignmentStatus
-from otklik.cases.models import Assignment
+from otklik.cases.choices import AssignmentStatus, ReworkCriterion
+from otklik.cases.models import Assignment, ReworkComment
 from otklik.core.worktime import city_zone, get_calendar
 from otklik.org.models import Department
 from otklik.sla.models import ExtensionRequest
+
+#: Short names of the criteria for the table (the full ones are ReworkCriterion's labels, shown on hover).
+CRITERION_SHORT: dict[str, Any] = {
+    ReworkCriterion.FORMAL: _("formal"),
+    ReworkCriterion.NO_DATE: _("no date"),
+    ReworkCriterion.NO_EVIDENCE: _("no evidence"),
+    ReworkCriterion.CONTRADICTORY: _("contradictory"),
+    ReworkCriterion.OTHER: _("other"),
+}
+
+
+@dataclass(frozen=True)
+class CriterionCount:
+    code: str
+    short: str
+    label: str
+    count: int
+
+
+def _no_criteria() -> dict[str, int]:
+    return dict.fromkeys(ReworkCriterion.values, 0)
 
 
 @dataclass
@@ -32,6 +59,9 @@ class DepartmentScore:
     declined: int = 0
     extensions: int = 0
     extensions_approved: int = 0
+    returns: int = 0
+    returns_without_criteria: int = 0
+    criteria: dict[str, int] = field(default_factory=_no_criteria)
     working_hours: list[float] = field(default_factory=list)
     calendar_hours: list[float] = field(default_factory=list)
 
@@ -50,6 +80,14 @@ class DepartmentScore:
     @property
     def declined_share(self) -> float | None:
         return self.declined / self.assignments if self.assignments else None
+
+    @property
+    def criteria_counts(self) -> list[CriterionCount]:
+        """Returns per criterion, in the order of ReworkCriterion (zeros included)."""
+        return [
+            CriterionCount(code, str(CRITERION_SHORT[code]), str(ReworkCriterion(code).label), self.criteria[code])
+            for code in ReworkCriterion.values
+        ]
 
     @property
     def median_working_hours(self) -> float | None:
@@ -111,6 +149,7 @@ def scorecard(start: dt.date, end: dt.date, now: dt.datetime | None = None) -> l
                 calendar.between(assignment.created_at, assignment.submitted_at).total_seconds() / 3600
             )
             row.calendar_hours.append((assignment.submitted_at - assignment.created_at).total_seconds() / 3600)
+    _count_criteria(rows, since, until)
     extensions = (
         ExtensionRequest.objects.filter(
             clock__assignment__created_at__gte=since, clock__assignment__created_at__lt=until
@@ -127,3 +166,23 @@ def scorecard(start: dt.date, end: dt.date, now: dt.datetime | None = None) -> l
         rows.values(),
         key=lambda r: (r.on_time_share if r.on_time_share is not None else 2.0, -r.assignments, r.department.name),
     )
+
+
+def _count_criteria(rows: dict[int, DepartmentScore], since: dt.datetime, until: dt.datetime) -> None:
+    """Add each department's returns for rework, per criterion, of the assignments counted in `rows`."""
+    comments = (
+        ReworkComment.objects.filter(assignment__created_at__gte=since, assignment__created_at__lt=until)
+        .exclude(assignment__status=AssignmentStatus.CANCELLED)
+        .values_list("assignment__department_id", "criteria")
+    )
+    known = set(ReworkCriterion.values)
+    for department_id, criteria in comments.iterator():
+        row = rows.get(department_id)
+        if row is None:
+            continue
+        row.returns += 1
+        named = {code for code in criteria if code in known} if isinstance(criteria, list) else set()
+        if not named:
+            row.returns_without_criteria += 1
+        for code in named:
+            row.criteria[code] += 1

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 
 from otklik.cases.choices import AssignmentStatus
 from otklik.cases.models import Assignment, Incident, ReworkComment
@@ -67,3 +69,46 @@ def test_the_page_for_each_role(client, head, director, operator, executor):
     assert 'class="col-12 text-danger small"' in bad.content.decode()  # the form's error is shown, not a 500
     good = client.get("/departments/scorecard/?period=week").content.decode()
     assert 'class="col-12 text-danger small"' not in good
+
+
+def test_rework_is_broken_down_by_criteria():
+    housing, roads = make_department("ЖКХ"), make_department("Дороги")
+    first = make(housing, at(2026, 12, 1, 9), at(2026, 12, 1, 17), at(2026, 12, 1, 11), AssignmentStatus.REWORK)
+    second = make(housing, at(2026, 12, 1, 10), at(2026, 12, 1, 18))
+    ReworkComment.objects.create(assignment=first, text="Нет сроков и отписка", criteria=["formal", "no_date"])
+    ReworkComment.objects.create(assignment=first, text="Снова без срока", criteria=["no_date"])
+    ReworkComment.objects.create(assignment=second, text="Без критериев", criteria=[])
+    road = make(roads, at(2026, 12, 2, 9), at(2026, 12, 2, 17))
+    ReworkComment.objects.create(assignment=road, text="Противоречит", criteria=["contradictory", "bogus"])
+    earlier = make(roads, at(2026, 11, 20, 9), at(2026, 11, 20, 17))  # outside the period
+    ReworkComment.objects.create(assignment=earlier, text="Нет фото", criteria=["no_evidence"])
+
+    rows = {r.department.name: r for r in scorecard(dt.date(2026, 12, 1), dt.date(2026, 12, 3), now=at(2026, 12, 3))}
+    h, r = rows["ЖКХ"], rows["Дороги"]
+    assert (h.returns, h.rework) == (3, 2)  # three returns of two assignments
+    assert h.criteria == {"formal": 1, "no_date": 2, "no_evidence": 0, "contradictory": 0, "other": 0}
+    assert h.returns_without_criteria == 1
+    assert [(c.code, c.count) for c in h.criteria_counts] == [
+        ("formal", 1),
+        ("no_date", 2),
+        ("no_evidence", 0),
+        ("contradictory", 0),
+        ("other", 0),
+    ]
+    assert (r.returns, r.returns_without_criteria) == (1, 0)
+    assert r.criteria["contradictory"] == 1 and r.criteria["no_evidence"] == 0  # unknown codes are ignored
+
+
+def test_the_page_shows_the_returns_per_criterion(client, head):
+    housing = make_department("ЖКХ")
+    today = timezone.localdate()
+    created = dt.datetime.combine(today, dt.time(9), tzinfo=EKB)
+    assignment = make(housing, created, created + dt.timedelta(hours=8))
+    ReworkComment.objects.create(assignment=assignment, text="Отписка", criteria=["formal"])
+    ReworkComment.objects.create(assignment=assignment, text="Отписка снова", criteria=["formal", "other"])
+    client.force_login(head)
+    page = client.get("/departments/scorecard/?period=week").content.decode()
+    assert 'data-returns="2"' in page
+    assert re.search(r'data-criterion="formal">[^<]*<strong>2</strong>', page)
+    assert 'data-criterion="other">' in page
+    assert 'data-criterion="no_date"' not in page  # zeros are not shown
