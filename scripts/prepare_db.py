@@ -33,7 +33,8 @@ def main() -> int:
     call_command("migrate", interactive=False, verbosity=1)
 
     commands = get_commands()
-    wanted = ["load_reference"] if args.no_demo else ["load_reference", "load_demo"]
+    reference = ["load_reference", "load_answer_templates", "load_kb"]
+    wanted = reference if args.no_demo else [*reference, "load_demo"]
     for name in wanted:
         if name not in commands:
             print(f"==> {name}: not available in this version, skipped", flush=True)
