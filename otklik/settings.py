@@ -289,6 +289,13 @@ if CELERY_RESULT_BACKEND.startswith("db+sqlite"):
 OTKLIK_ANSWER_CHECK_SEVERITY: dict[str, str] = {}
 OTKLIK_ANSWER_MIN_CHARS = env_int("OTKLIK_ANSWER_MIN_CHARS", 80)
 OTKLIK_ANSWER_MAX_CHARS = env_int("OTKLIK_ANSWER_MAX_CHARS", 2500)
+# The publishing outbox (docs/ANSWERS.md, "Publishing: the outbox"): an adapter class per channel
+# ({"vk": "dotted.path.Class"}; none: every channel is published by hand), attempts, back-off, a worker's lease.
+OTKLIK_CHANNEL_ADAPTERS: dict[str, str] = {}
+OTKLIK_PUBLICATION_MAX_ATTEMPTS = env_int("OTKLIK_PUBLICATION_MAX_ATTEMPTS", 8)
+OTKLIK_PUBLICATION_RETRY_SECONDS = env_int("OTKLIK_PUBLICATION_RETRY_SECONDS", 60)
+OTKLIK_PUBLICATION_RETRY_MAX_SECONDS = env_int("OTKLIK_PUBLICATION_RETRY_MAX_SECONDS", 3600)
+OTKLIK_PUBLICATION_STALE_MINUTES = env_int("OTKLIK_PUBLICATION_STALE_MINUTES", 10)
 HEARTBEAT_INTERVAL_SECONDS = env_int("OTKLIK_HEARTBEAT_INTERVAL", 30)
 # A worker heartbeat older than this makes /healthz answer 503.
 HEARTBEAT_MAX_AGE_SECONDS = env_int("OTKLIK_HEARTBEAT_MAX_AGE", 120)
@@ -312,6 +319,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sla-sweep": {
         "task": "otklik.sla.tasks.sla_sweep",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 55},
+    },
+    "sweep-publications": {
+        "task": "otklik.answers.tasks.sweep_publications",
         "schedule": timedelta(minutes=1),
         "options": {"expires": 55},
     },

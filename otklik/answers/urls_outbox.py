@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from otklik.answers import views_outbox
+
+urlpatterns: list[URLPattern] = [
+    path("publications/<int:pk>/manual/", views_outbox.record_manual, name="publication-manual"),
+    path("publications/<int:pk>/retry/", views_outbox.retry, name="publication-retry"),
+]
