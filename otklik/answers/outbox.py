@@ -51,7 +51,7 @@ from otklik.core.permissions import ensure_service
 if TYPE_CHECKING:
     from otklik.accounts.models import User
     from otklik.cases.models import Incident
-    from otklik.intake.models import Post
+    from otklik.intake.models import Post, Source
 
 log = logging.getLogger(__name__)
 
@@ -174,14 +174,20 @@ def _enqueue(publication_id: int, *, countdown: float | None = None) -> None:
         send_publication.delay_on_commit(publication_id)
 
 
-def _is_automatic(channel: str) -> bool:
-    """The channel has an adapter. A wrong one in the settings counts as one: publishing goes on, and the worker
-    fails the publication with the reason, where the operator sees it (and can publish by hand)."""
+def _is_automatic(source: Source) -> bool:
+    """The channel has an adapter that publishes for this source (an adapter may define `handles(source)`: a
+    community without a token is answered by hand). A wrong adapter in the settings counts as one: publishing goes
+    on, and the worker fails the publication with the reason, where the operator sees it (and can publish by
+    hand)."""
     try:
-        return not is_manual(get_adapter(channel))
+        adapter = get_adapter(source.channel)
     except ImproperlyConfigured:
-        log.exception("the adapter of channel %s cannot be loaded", channel)
+        log.exception("the adapter of channel %s cannot be loaded", source.channel)
         return True
+    if is_manual(adapter):
+        return False
+    handles = getattr(adapter, "handles", None)
+    return bool(handles(source)) if callable(handles) else True
 
 
 def do_enqueue_publications(answer: Answer, *, actor: User | None, link: str = "") -> list[Publication]:
@@ -198,17 +204,17 @@ def do_enqueue_publications(answer: Answer, *, actor: User | None, link: str = "
     now = timezone.now()
     existing = set(answer.publications.values_list("thread_key", flat=True))
     created: list[Publication] = []
-    automatic: dict[str, bool] = {}
+    automatic: dict[int, bool] = {}
     for index, (key, post) in enumerate(incident_threads(answer.incident)):
         if key in existing:
             continue
         channel = post.source.channel
-        if channel not in automatic:
-            automatic[channel] = _is_automatic(channel)
+        if post.source_id not in automatic:
+            automatic[post.source_id] = _is_automatic(post.source)
         fields: dict[str, Any] = {}
         if index == 0 and link:
             fields = {"status": P.SENT, "url": link, "sent_at": now}
-        elif automatic[channel]:
+        elif automatic[post.source_id]:
             fields = {"status": P.PENDING, "next_attempt_at": now}
         else:
             fields = {"status": P.MANUAL}

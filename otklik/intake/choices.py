@@ -48,3 +48,10 @@ class PostKind(models.TextChoices):
     NEUTRAL = "neutral", _("Neutral")
     ABUSIVE = "abusive", _("Insults or profanity")
     SPAM = "spam", _("Spam or off-topic")
+
+
+class SourceState(models.TextChoices):
+    """Whether a polled source works (otklik.intake.connectors): a broken one is not polled until the admin fixes it."""
+
+    OK = "ok", _("Works")
+    BROKEN = "broken", _("Broken")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from otklik.intake.choices import AnalysisStatus, Channel, ImportOutcome, ImportStatus, PostKind
+from otklik.intake.choices import AnalysisStatus, Channel, ImportOutcome, ImportStatus, PostKind, SourceState
 
 
 class Source(models.Model):
@@ -14,6 +14,23 @@ class Source(models.Model):
     name = models.CharField(_("name"), max_length=255)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # Polling a network (otklik.intake.connectors); sources without a token are filled by imports and the API.
+    config = models.JSONField(
+        _("settings"),
+        default=dict,
+        blank=True,
+        help_text=_("Connector settings: group id, API address, chat ids, search keywords."),
+    )
+    token_encrypted = models.TextField(_("token (encrypted)"), blank=True, editable=False)
+    cursor = models.JSONField(_("cursor"), default=dict, blank=True, help_text=_("Where the next poll starts."))
+    poll_interval = models.PositiveIntegerField(_("poll every, seconds"), default=60)
+    next_poll_at = models.DateTimeField(_("next poll"), null=True, blank=True, db_index=True)
+    last_polled_at = models.DateTimeField(_("last polled"), null=True, blank=True)
+    state = models.CharField(_("state"), max_length=16, choices=SourceState.choices, default=SourceState.OK)
+    failures = models.PositiveIntegerField(_("failures in a row"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    broken_reason = models.TextField(_("why it is broken"), blank=True)
+    broken_at = models.DateTimeField(_("broken since"), null=True, blank=True)
 
     class Meta:
         ordering = ["channel", "account"]
@@ -23,6 +40,18 @@ class Source(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def token(self) -> str:
+        """The clear token (never shown back in the UI; "" when none or unreadable)."""
+        from otklik.core.secrets import decrypt
+
+        return decrypt(self.token_encrypted)
+
+    def set_token(self, token: str) -> None:
+        from otklik.core.secrets import encrypt
+
+        self.token_encrypted = encrypt(token.strip())
 
 
 class Post(models.Model):
