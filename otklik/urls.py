@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("otklik.org.urls")),
     path("", include("otklik.nlp.urls")),
     path("", include("otklik.sla.urls")),
+    path("", include("otklik.stats.urls")),
     path("", include("otklik.answers.urls_templates")),
     path("", include("otklik.answers.urls_kb")),
     path("", include("otklik.answers.urls_approval")),

@@ -6,7 +6,7 @@ from django.urls import include, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from otklik.api import views
+from otklik.api import views, views_stats
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -29,6 +29,7 @@ api_v1 = [
     re_path(r"^auth/me/?$", views.MeView.as_view(), name="me"),
     # Before the router: its `answers/<pk>` route would take «check» for an id.
     re_path(r"^answers/check/?$", views.AnswerCheckView.as_view(), name="answer-check"),
+    re_path(r"^stats/?$", views_stats.StatsView.as_view(), name="stats"),
     *router.urls,
 ]
 

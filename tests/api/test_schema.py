@@ -39,6 +39,7 @@ PATHS = {
     "/api/v1/auth/logout": {"post"},
     "/api/v1/auth/logout-all": {"post"},
     "/api/v1/auth/me": {"get"},
+    "/api/v1/stats": {"get"},
     "/api/v1/notifications": {"get"},
     "/api/v1/notifications/{id}/read": {"post"},
     "/api/v1/notifications/read-all": {"post"},

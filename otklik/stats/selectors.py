@@ -1,0 +1,586 @@
+"""The figures of the dashboard and of `GET /api/v1/stats` for a period of city days (docs/STATS.md).
+
+Which rows count (every figure is computed for the period [start, end] of city-local days, Asia/Yekaterinburg):
+
+- **incidents** — incidents created in the period, except those merged into another one (their posts moved there);
+  narrowed by the filters: `group` (the incident's group), `department` (its *lead* department, as the inbox filter
+  does), `channel` (it has a post from that channel, as the inbox filter does).
+- **posts** — posts written (`posted_at`) in the period; the filters apply through their incident (group, lead
+  department) and their source's channel.
+- **assignments** — assignments created in the period, except cancelled ones: exactly the rows of the department
+  scorecard (`otklik.sla.scorecard`); the filters apply as `department` = the assignment's department, `group` and
+  `channel` through its incident.
+
+The figures:
+
+1. `answered` — incidents whose final answer (a final answer or a refusal) was published: `answered_at` is set. They
+   reached `answered`/`closed`; a later reopening does not take it back.
+2. `on_time_share` — of the *judged* incidents, those that kept every answer deadline. An incident's answer
+   deadlines are its own clocks (first answer, answer, final answer after an intermediate one; the department's
+   clocks do not count). It is *late* when one of them was missed, or one still runs past its due time now; it is
+   *on time* when at least one was met and none is late; otherwise (nothing due yet, or stopped without an answer)
+   it is not judged. The same rule as the scorecard's for assignments.
+3. `first_answer_*` / `final_answer_*` — the time from the incident's creation to its first published answer (any
+   kind) / to its final answer, over the incidents that have one: the median and the 90th percentile (linear
+   interpolation between the closest ranks). Working hours come from the clock that measured exactly that interval
+   when there is one (the first-answer clock; or the answer clock started at the creation and met or missed within
+   a minute of the answer), which leaves out the time spent waiting for the citizen; otherwise the city's working
+   calendar between the two moments. `*_calendar_hours` are the same in calendar hours.
+4. `overdue_now` — open incidents whose due time has passed, now, whatever their creation date (the inbox's
+   «Просроченные» view under the same filters).
+5. `satisfied_share` — null: Otklik does not record the citizens' satisfaction yet (the feedback issue).
+6. `reopened_share` — of the answered incidents, those reopened at least once (a `reopened` event).
+7. `rework_share` / `not_competent_share` — of the assignments, those returned for rework at least once / declined
+   as not the department's competence (the scorecard's `rework_share` / `declined_share`).
+8. `negative_share` — of the posts, those with negativity ≥ 0.5; the mood index is this share per day, against the
+   baseline: the same share over the 28 days before the period.
+9. `by_group`, `by_department` — the same figures per group (incidents) and per department (assignments; on time by
+   the scorecard's rule: information submitted, or the assignment declined, by its due time; open past due is late).
+
+Every share is in [0, 1], or None when its denominator is zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, When
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from otklik.cases.choices import OPEN_STATUSES, AssignmentStatus, EventVerb, IncidentStatus
+from otklik.cases.models import Assignment, Event, Incident, ReworkComment
+from otklik.core.worktime import city_zone, get_calendar
+from otklik.intake.models import Post
+from otklik.org.models import Department, TopicGroup
+from otklik.sla.choices import ClockKind, ClockState
+from otklik.sla.models import Clock
+from otklik.sla.scorecard import period_bounds
+
+NEGATIVE_AT = 0.5
+BASELINE_DAYS = 28
+TOP_PLACES = 10
+INCIDENT_CLOCKS = (ClockKind.FIRST_ANSWER, ClockKind.ANSWER, ClockKind.FINAL_ANSWER)
+# A clock stopped by the publication of an answer stops in the same transaction, a moment after the answer's time.
+SAME_MOMENT = dt.timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class StatsFilters:
+    group: TopicGroup | None = None
+    department: Department | None = None
+    channel: str = ""
+
+
+@dataclass(frozen=True)
+class Durations:
+    """Hours from the creation of an incident to an answer: median and 90th percentile, working and calendar."""
+
+    count: int = 0
+    median_hours: float | None = None
+    p90_hours: float | None = None
+    median_calendar_hours: float | None = None
+    p90_calendar_hours: float | None = None
+
+    @classmethod
+    def of(cls, working: list[float], calendar: list[float]) -> Durations:
+        return cls(
+            count=len(working),
+            median_hours=percentile(working, 0.5),
+            p90_hours=percentile(working, 0.9),
+            median_calendar_hours=percentile(calendar, 0.5),
+            p90_calendar_hours=percentile(calendar, 0.9),
+        )
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    group_id: int | None
+    group: str | None
+    incidents: int
+    on_time: int
+    judged: int
+    posts: int = 0
+    negative: int = 0
+
+    @property
+    def on_time_share(self) -> float | None:
+        return share(self.on_time, self.judged)
+
+    @property
+    def negative_share(self) -> float | None:
+        return share(self.negative, self.posts)
+
+
+@dataclass(frozen=True)
+class DepartmentRow:
+    department_id: int
+    department: str
+    assignments: int
+    on_time: int
+    judged: int
+    rework: int
+    declined: int
+
+    @property
+    def on_time_share(self) -> float | None:
+        return share(self.on_time, self.judged)
+
+    @property
+    def rework_share(self) -> float | None:
+        return share(self.rework, self.assignments)
+
+    @property
+    def declined_share(self) -> float | None:
+        return share(self.declined, self.assignments)
+
+
+@dataclass(frozen=True)
+class DayVolume:
+    day: dt.date
+    by_group: dict[int | None, int]  # group id → incidents created that day
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_group.values())
+
+
+@dataclass(frozen=True)
+class DayMood:
+    day: dt.date
+    posts: int
+    negative: int
+
+    @property
+    def negative_share(self) -> float | None:
+        return share(self.negative, self.posts)
+
+
+@dataclass(frozen=True)
+class DayAnswerTime:
+    day: dt.date
+    first_answer_median_hours: float | None
+    count: int
+
+
+@dataclass(frozen=True)
+class Place:
+    territory_id: int | None
+    name: str
+    incidents: int
+
+
+@dataclass
+class Stats:
+    start: dt.date
+    end: dt.date
+    filters: StatsFilters
+    now: dt.datetime
+    posts: int = 0
+    negative_posts: int = 0
+    incidents: int = 0
+    answered: int = 0
+    on_time: int = 0
+    judged: int = 0
+    reopened: int = 0
+    overdue_now: int = 0
+    first_answer: Durations = field(default_factory=Durations)
+    final_answer: Durations = field(default_factory=Durations)
+    by_group: list[GroupRow] = field(default_factory=list)
+    by_department: list[DepartmentRow] = field(default_factory=list)
+    volume: list[DayVolume] = field(default_factory=list)
+    mood: list[DayMood] = field(default_factory=list)
+    mood_baseline: float | None = None
+    answer_time: list[DayAnswerTime] = field(default_factory=list)
+    territories: list[Place] = field(default_factory=list)
+    addresses: list[Place] = field(default_factory=list)
+
+    @property
+    def assignments(self) -> int:
+        return sum(r.assignments for r in self.by_department)
+
+    @property
+    def on_time_share(self) -> float | None:
+        return share(self.on_time, self.judged)
+
+    @property
+    def satisfied_share(self) -> float | None:
+        return None  # not recorded yet (see the module's docstring)
+
+    @property
+    def reopened_share(self) -> float | None:
+        return share(self.reopened, self.answered)
+
+    @property
+    def rework_share(self) -> float | None:
+        return share(sum(r.rework for r in self.by_department), self.assignments)
+
+    @property
+    def not_competent_share(self) -> float | None:
+        return share(sum(r.declined for r in self.by_department), self.assignments)
+
+    @property
+    def assignments_on_time_share(self) -> float | None:
+        return share(sum(r.on_time for r in self.by_department), sum(r.judged for r in self.by_department))
+
+    @property
+    def negative_share(self) -> float | None:
+        return share(self.negative_posts, self.posts)
+
+    @property
+    def days(self) -> list[dt.date]:
+        return [self.start + dt.timedelta(days=n) for n in range((self.end - self.start).days + 1)]
+
+
+def share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The q-quantile with linear interpolation between the closest ranks (q=0.5 is the median)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+# --- the rows that count ---------------------------------------------------------------------------------------
+
+
+def _channel_incidents(channel: str) -> QuerySet[Post, Any]:
+    return Post.objects.filter(source__channel=channel, incident__isnull=False).values("incident_id")
+
+
+def incidents_in_period(start: dt.date, end: dt.date, filters: StatsFilters) -> QuerySet[Incident]:
+    since, until = period_bounds(start, end)
+    return _filter_incidents(
+        Incident.objects.filter(created_at__gte=since, created_at__lt=until).exclude(status=IncidentStatus.MERGED),
+        filters,
+    )
+
+
+def _filter_incidents(queryset: QuerySet[Incident], filters: StatsFilters) -> QuerySet[Incident]:
+    if filters.group is not None:
+        queryset = queryset.filter(group=filters.group)
+    if filters.department is not None:
+        queryset = queryset.filter(lead_department=filters.department)
+    if filters.channel:
+        queryset = queryset.filter(pk__in=_channel_incidents(filters.channel))
+    return queryset
+
+
+def assignments_in_period(start: dt.date, end: dt.date, filters: StatsFilters) -> QuerySet[Assignment]:
+    since, until = period_bounds(start, end)
+    queryset = Assignment.objects.filter(created_at__gte=since, created_at__lt=until).exclude(
+        status=AssignmentStatus.CANCELLED
+    )
+    if filters.group is not None:
+        queryset = queryset.filter(incident__group=filters.group)
+    if filters.department is not None:
+        queryset = queryset.filter(department=filters.department)
+    if filters.channel:
+        queryset = queryset.filter(incident_id__in=_channel_incidents(filters.channel))
+    return queryset
+
+
+def posts_between(since: dt.datetime, until: dt.datetime, filters: StatsFilters) -> QuerySet[Post]:
+    queryset = Post.objects.filter(posted_at__gte=since, posted_at__lt=until)
+    if filters.group is not None:
+        queryset = queryset.filter(incident__group=filters.group)
+    if filters.department is not None:
+        queryset = queryset.filter(incident__lead_department=filters.department)
+    if filters.channel:
+        queryset = queryset.filter(source__channel=filters.channel)
+    return queryset
+
+
+def overdue_incidents(filters: StatsFilters, now: dt.datetime) -> QuerySet[Incident]:
+    """Open incidents past their due time now (the inbox's «overdue» view)."""
+    return _filter_incidents(
+        Incident.objects.filter(status__in=list(OPEN_STATUSES), due_at__lt=now),
+        filters,
+    )
+
+
+def _with_judgement(queryset: QuerySet[Incident], now: dt.datetime) -> QuerySet[Incident]:
+    """Annotate `late`, `met` (the incident's answer clocks) and `reopened` (see the module's docstring, 2 and 6)."""
+    clocks = Clock.objects.filter(incident=OuterRef("pk"), assignment__isnull=True, kind__in=INCIDENT_CLOCKS)
+    return queryset.annotate(
+        late=Exists(
+            clocks.filter(Q(state=ClockState.MISSED) | Q(state=ClockState.RUNNING, due_at__lt=now)),
+        ),
+        met=Exists(clocks.filter(state=ClockState.MET)),
+        reopened=Exists(Event.objects.filter(incident=OuterRef("pk"), verb=EventVerb.REOPENED)),
+    )
+
+
+JUDGED = Q(late=True) | Q(met=True)
+ON_TIME = Q(met=True, late=False)
+
+
+# --- the figures -----------------------------------------------------------------------------------------------
+
+
+def compute_stats(
+    start: dt.date,
+    end: dt.date,
+    filters: StatsFilters | None = None,
+    *,
+    now: dt.datetime | None = None,
+) -> Stats:
+    """All the figures for [start, end] (a fixed number of queries, whatever the volume)."""
+    filters = filters or StatsFilters()
+    now = now or timezone.now()
+    stats = Stats(start=start, end=end, filters=filters, now=now)
+    incidents = incidents_in_period(start, end, filters)
+    _incident_figures(stats, incidents)
+    stats.overdue_now = overdue_incidents(filters, now).count()
+    _durations(stats, incidents)
+    _volume(stats, incidents)
+    _places(stats, incidents)
+    _department_figures(stats, assignments_in_period(start, end, filters))
+    _mood(stats)
+    return stats
+
+
+def _incident_figures(stats: Stats, incidents: QuerySet[Incident]) -> None:
+    judged = _with_judgement(incidents, stats.now)
+    # The aliases differ from the annotations' names: an aggregate named like an annotation replaces it.
+    totals = judged.aggregate(
+        n_incidents=Count("pk"),
+        n_answered=Count("pk", filter=Q(answered_at__isnull=False)),
+        n_on_time=Count("pk", filter=ON_TIME),
+        n_judged=Count("pk", filter=JUDGED),
+        n_reopened=Count("pk", filter=Q(answered_at__isnull=False, reopened=True)),
+    )
+    stats.incidents = totals["n_incidents"]
+    stats.answered = totals["n_answered"]
+    stats.on_time = totals["n_on_time"]
+    stats.judged = totals["n_judged"]
+    stats.reopened = totals["n_reopened"]
+    rows = (
+        judged.values("group_id", "group__name")
+        .annotate(n=Count("pk"), n_on_time=Count("pk", filter=ON_TIME), n_judged=Count("pk", filter=JUDGED))
+        .order_by("-n", "group__name")
+    )
+    stats.by_group = [
+        GroupRow(
+            group_id=row["group_id"],
+            group=row["group__name"],
+            incidents=row["n"],
+            on_time=row["n_on_time"],
+            judged=row["n_judged"],
+        )
+        for row in rows
+    ]
+
+
+def _durations(stats: Stats, incidents: QuerySet[Incident]) -> None:
+    """Steps: 1. the answered incidents' moments (one query); 2. the clocks that measured them (one query);
+    3. per incident, the clock's working time if one matches, else the working calendar; 4. quantiles."""
+    rows = list(
+        incidents.filter(first_answered_at__isnull=False).values_list(
+            "pk", "created_at", "first_answered_at", "answered_at"
+        )
+    )
+    clocks: dict[int, list[tuple[str, dt.datetime, dt.datetime | None, float | None]]] = defaultdict(list)
+    for incident_id, kind, started, stopped, working in Clock.objects.filter(
+        incident__in=incidents.filter(first_answered_at__isnull=False),
+        assignment__isnull=True,
+        kind__in=(ClockKind.FIRST_ANSWER, ClockKind.ANSWER),
+        state__in=(ClockState.MET, ClockState.MISSED),
+    ).values_list("incident_id", "kind", "started_at", "stopped_at", "elapsed_working_seconds"):
+        clocks[incident_id].append((kind, started, stopped, working))
+    calendar = get_calendar()
+    zone = city_zone()
+
+    def working_seconds(incident_id: int, created: dt.datetime, moment: dt.datetime, *, first: bool) -> float:
+        for kind, started, stopped, working in clocks.get(incident_id, ()):
+            if working is None or stopped is None:
+                continue
+            if first and kind == ClockKind.FIRST_ANSWER:
+                return working
+            if kind == ClockKind.ANSWER and started == created and abs(stopped - moment) <= SAME_MOMENT:
+                return working
+        return calendar.between(created, moment).total_seconds()
+
+    first_working: list[float] = []
+    first_calendar: list[float] = []
+    final_working: list[float] = []
+    final_calendar: list[float] = []
+    per_day: dict[dt.date, list[float]] = defaultdict(list)
+    for incident_id, created, first_at, answered_at in rows:
+        if first_at is None:  # filtered out by the query; for the type checker
+            continue
+        hours = working_seconds(incident_id, created, first_at, first=True) / 3600
+        first_working.append(hours)
+        first_calendar.append((first_at - created).total_seconds() / 3600)
+        per_day[created.astimezone(zone).date()].append(hours)
+        if answered_at is not None:
+            final_working.append(working_seconds(incident_id, created, answered_at, first=False) / 3600)
+            final_calendar.append((answered_at - created).total_seconds() / 3600)
+    stats.first_answer = Durations.of(first_working, first_calendar)
+    stats.final_answer = Durations.of(final_working, final_calendar)
+    stats.answer_time = [
+        DayAnswerTime(day, percentile(per_day.get(day, []), 0.5), len(per_day.get(day, []))) for day in stats.days
+    ]
+
+
+def _volume(stats: Stats, incidents: QuerySet[Incident]) -> None:
+    counts: dict[dt.date, dict[int | None, int]] = defaultdict(dict)
+    rows = (
+        incidents.annotate(day=TruncDate("created_at", tzinfo=city_zone()))
+        .values("day", "group_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        counts[row["day"]][row["group_id"]] = row["n"]
+    stats.volume = [DayVolume(day, counts.get(day, {})) for day in stats.days]
+
+
+def _places(stats: Stats, incidents: QuerySet[Incident]) -> None:
+    territories = (
+        incidents.filter(territory__isnull=False)
+        .values("territory_id", "territory__name")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "territory__name")[:TOP_PLACES]
+    )
+    stats.territories = [Place(r["territory_id"], r["territory__name"], r["n"]) for r in territories]
+    addresses = (
+        incidents.exclude(address="").values("address").annotate(n=Count("pk")).order_by("-n", "address")[:TOP_PLACES]
+    )
+    stats.addresses = [Place(None, r["address"], r["n"]) for r in addresses]
+
+
+def _department_figures(stats: Stats, assignments: QuerySet[Assignment]) -> None:
+    """Per department, by the scorecard's rules (`otklik.sla.scorecard`), aggregated in the database."""
+    declined = Q(status=AssignmentStatus.DECLINED)
+    rows = (
+        assignments.annotate(
+            done_at=Coalesce(F("submitted_at"), Case(When(declined, then=F("updated_at")))),
+            reworked=Exists(ReworkComment.objects.filter(assignment=OuterRef("pk"))),
+        )
+        .values("department_id", "department__name")
+        .annotate(
+            n=Count("pk"),
+            on_time=Count("pk", filter=Q(due_at__isnull=False, done_at__isnull=False, done_at__lte=F("due_at"))),
+            late=Count(
+                "pk",
+                filter=Q(due_at__isnull=False)
+                & (Q(done_at__isnull=False, done_at__gt=F("due_at")) | Q(done_at__isnull=True, due_at__lt=stats.now)),
+            ),
+            rework=Count("pk", filter=Q(reworked=True)),
+            declined=Count("pk", filter=declined),
+        )
+        .order_by()
+    )
+    result = [
+        DepartmentRow(
+            department_id=row["department_id"],
+            department=row["department__name"],
+            assignments=row["n"],
+            on_time=row["on_time"],
+            judged=row["on_time"] + row["late"],
+            rework=row["rework"],
+            declined=row["declined"],
+        )
+        for row in rows
+    ]
+    # The scorecard's order: the least punctual first.
+    result.sort(key=lambda r: (r.on_time_share if r.on_time_share is not None else 2.0, -r.assignments, r.department))
+    stats.by_department = result
+
+
+def _mood(stats: Stats) -> None:
+    since, until = period_bounds(stats.start, stats.end)
+    negative = Q(negative__gte=NEGATIVE_AT)
+    posts = posts_between(since, until, stats.filters)
+    per_day = {
+        row["day"]: (row["n"], row["negative"])
+        for row in posts.annotate(day=TruncDate("posted_at", tzinfo=city_zone()))
+        .values("day")
+        .annotate(n=Count("pk"), negative=Count("pk", filter=negative))
+        .order_by()
+    }
+    stats.mood = [DayMood(day, *per_day.get(day, (0, 0))) for day in stats.days]
+    stats.posts = sum(n for n, _neg in per_day.values())
+    stats.negative_posts = sum(neg for _n, neg in per_day.values())
+    baseline = posts_between(since - dt.timedelta(days=BASELINE_DAYS), since, stats.filters).aggregate(
+        n=Count("pk"), negative=Count("pk", filter=negative)
+    )
+    stats.mood_baseline = share(baseline["negative"], baseline["n"])
+    group_mood: dict[int | None, tuple[int, int]] = {
+        row["incident__group_id"]: (row["n"], row["negative"])
+        for row in posts.filter(incident__isnull=False)
+        .values("incident__group_id")
+        .annotate(n=Count("pk"), negative=Count("pk", filter=negative))
+        .order_by()
+    }
+    stats.by_group = [
+        GroupRow(
+            group_id=row.group_id,
+            group=row.group,
+            incidents=row.incidents,
+            on_time=row.on_time,
+            judged=row.judged,
+            posts=group_mood.get(row.group_id, (0, 0))[0],
+            negative=group_mood.get(row.group_id, (0, 0))[1],
+        )
+        for row in stats.by_group
+    ]
+
+
+def as_api(stats: Stats) -> dict[str, Any]:
+    """The body of `GET /api/v1/stats` (the keys of issue 8, the `*_calendar_hours` twins and the 90th
+    percentiles)."""
+    return {
+        "from": stats.start.isoformat(),
+        "to": stats.end.isoformat(),
+        "posts": stats.posts,
+        "incidents": stats.incidents,
+        "answered": stats.answered,
+        "on_time_share": stats.on_time_share,
+        "first_answer_median_hours": stats.first_answer.median_hours,
+        "first_answer_median_calendar_hours": stats.first_answer.median_calendar_hours,
+        "first_answer_p90_hours": stats.first_answer.p90_hours,
+        "first_answer_p90_calendar_hours": stats.first_answer.p90_calendar_hours,
+        "final_answer_median_hours": stats.final_answer.median_hours,
+        "final_answer_median_calendar_hours": stats.final_answer.median_calendar_hours,
+        "final_answer_p90_hours": stats.final_answer.p90_hours,
+        "final_answer_p90_calendar_hours": stats.final_answer.p90_calendar_hours,
+        "overdue_now": stats.overdue_now,
+        "satisfied_share": stats.satisfied_share,
+        "reopened_share": stats.reopened_share,
+        "rework_share": stats.rework_share,
+        "not_competent_share": stats.not_competent_share,
+        "negative_share": stats.negative_share,
+        "by_group": [
+            {"group": row.group, "incidents": row.incidents, "on_time_share": row.on_time_share}
+            for row in stats.by_group
+        ],
+        "by_department": [
+            {
+                "department": row.department,
+                "assignments": row.assignments,
+                "on_time_share": row.on_time_share,
+                "rework_share": row.rework_share,
+            }
+            for row in stats.by_department
+        ],
+    }
+
+
+__all__ = [
+    "Stats",
+    "StatsFilters",
+    "as_api",
+    "compute_stats",
+    "percentile",
+]

@@ -1,0 +1,269 @@
+"""The dashboard of the director and the head of the service: tiles and charts, each clicking through to the inbox.
+
+The inbox has no filter for every figure (answered, on time, reopened): such a tile opens the incidents of the
+period under the same filters, the closest list there is; the department figures open the department scorecard.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from otklik.core.decorators import reader_required
+from otklik.core.htmx import render_page
+from otklik.org.models import TopicGroup
+from otklik.stats import charts
+from otklik.stats.forms import DEFAULT_PERIOD, DashboardForm
+from otklik.stats.selectors import Stats, StatsFilters, compute_stats
+
+
+def inbox_url(
+    filters: StatsFilters,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    **extra: Any,
+) -> str:
+    """The inbox listing the incidents behind a figure (its own filters: group, lead department, channel, dates);
+    `extra` adds or overrides inbox parameters (an empty value leaves the filter's own)."""
+    params: dict[str, Any] = {"view": "all"}
+    if filters.group is not None:
+        params["group"] = filters.group.pk
+    if filters.department is not None:
+        params["department"] = filters.department.pk
+    if filters.channel:
+        params["channel"] = filters.channel
+    if start is not None:
+        params["date_from"] = start.isoformat()
+    if end is not None:
+        params["date_to"] = end.isoformat()
+    params.update({k: v for k, v in extra.items() if v not in (None, "")})
+    return f"{reverse('inbox')}?{urlencode(params)}"
+
+
+def scorecard_url(start: dt.date, end: dt.date) -> str:
+    return f"{reverse('department-scorecard')}?{urlencode({'start': start.isoformat(), 'end': end.isoformat()})}"
+
+
+@dataclass(frozen=True)
+class Tile:
+    label: str
+    value: str
+    href: str
+    hint: str = ""
+    danger: bool = False
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{round(value * 100)} %"
+
+
+def _hours(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}".replace(".", ",")
+
+
+def tiles(stats: Stats) -> list[Tile]:
+    f, start, end = stats.filters, stats.start, stats.end
+    period = inbox_url(f, start, end)
+    scorecard = scorecard_url(start, end)
+    first, final = stats.first_answer, stats.final_answer
+    return [
+        Tile(_("Posts"), str(stats.posts), period, _("Posts written in the period")),
+        Tile(_("Incidents"), str(stats.incidents), period, _("Created in the period, duplicates merged")),
+        Tile(_("Answered"), str(stats.answered), period, _("A final answer or a refusal published")),
+        Tile(_("On time"), _percent(stats.on_time_share), period, _("Every answer deadline kept")),
+        Tile(
+            _("First answer, working h"),
+            f"{_hours(first.median_hours)} / {_hours(first.p90_hours)}",
+            period,
+            _("median / 90th percentile; calendar h: %(median)s / %(p90)s")
+            % {"median": _hours(first.median_calendar_hours), "p90": _hours(first.p90_calendar_hours)},
+        ),
+        Tile(
+            _("Final answer, working h"),
+            f"{_hours(final.median_hours)} / {_hours(final.p90_hours)}",
+            period,
+            _("median / 90th percentile; calendar h: %(median)s / %(p90)s")
+            % {"median": _hours(final.median_calendar_hours), "p90": _hours(final.p90_calendar_hours)},
+        ),
+        Tile(
+            _("Overdue now"),
+            str(stats.overdue_now),
+            inbox_url(f, view="overdue"),
+            _("Open and past due, whenever created"),
+            danger=stats.overdue_now > 0,
+        ),
+        Tile(_("Satisfied"), _percent(stats.satisfied_share), period, _("Not recorded yet")),
+        Tile(_("Reopened"), _percent(stats.reopened_share), period, _("Of the answered incidents")),
+        Tile(_("Returned for rework"), _percent(stats.rework_share), scorecard, _("Of the departments' assignments")),
+        Tile(_("Not our competence"), _percent(stats.not_competent_share), scorecard, _("Assignments declined")),
+        Tile(
+            _("Negative posts"),
+            _percent(stats.negative_share),
+            period,
+            _("baseline of the 4 weeks before: %(baseline)s") % {"baseline": _percent(stats.mood_baseline)},
+        ),
+    ]
+
+
+def _share_colour(value: float) -> str:
+    return "#198754" if value >= 0.9 else "#ffc107" if value >= 0.7 else "#dc3545"
+
+
+def _short(day: dt.date) -> str:
+    return date_format(day, "d.m")
+
+
+def build_charts(stats: Stats, groups: dict[int, TopicGroup]) -> dict[str, Any]:
+    f = stats.filters
+    group_ids = sorted({gid for day in stats.volume for gid in day.by_group}, key=lambda g: (g is None, g or 0))
+    colours = {
+        gid: charts.PALETTE[i % len(charts.PALETTE)] if gid is not None else charts.OTHER_COLOUR
+        for i, gid in enumerate(group_ids)
+    }
+
+    def group_name(gid: int | None) -> str:
+        return groups[gid].name if gid in groups else _("No group")
+
+    legend = [{"name": group_name(gid), "colour": colours[gid]} for gid in group_ids]
+    volume = charts.stacked_columns(
+        [
+            charts.Column(
+                _short(day.day),
+                [
+                    charts.Segment(
+                        day.by_group[gid],
+                        colours[gid],
+                        inbox_url(f, day.day, day.day, group=gid),
+                        f"{_short(day.day)} · {group_name(gid)}: {day.by_group[gid]}",
+                    )
+                    for gid in group_ids
+                    if day.by_group.get(gid)
+                ],
+            )
+            for day in stats.volume
+        ],
+        label=_("Incidents per day by group"),
+    )
+    answer_time = charts.line_with_reference(
+        [
+            charts.Point(
+                _short(d.day),
+                d.first_answer_median_hours,
+                inbox_url(f, d.day, d.day),
+                _("%(day)s, median of %(count)s") % {"day": _short(d.day), "count": d.count},
+            )
+            for d in stats.answer_time
+        ],
+        label=_("Time to the first answer, working hours"),
+        reference=float(settings.OTKLIK_ANSWER_HOURS),
+        reference_label=_("target"),
+    )
+    ranked = sorted(
+        (r for r in stats.by_department if r.on_time_share is not None),
+        key=lambda r: (-(r.on_time_share or 0), r.department),
+    )
+    departments = charts.ranked_bars(
+        [
+            charts.HBar(
+                r.department,
+                r.on_time_share or 0.0,
+                _percent(r.on_time_share),
+                inbox_url(f, stats.start, stats.end, department=r.department_id),
+                _("%(department)s: %(share)s on time of %(count)s judged")
+                % {"department": r.department, "share": _percent(r.on_time_share), "count": r.judged},
+                colour=_share_colour(r.on_time_share or 0.0),
+            )
+            for r in ranked
+        ],
+        label=_("Departments by on-time share"),
+        peak=1.0,
+    )
+    places = charts.ranked_bars(
+        [
+            *(
+                charts.HBar(
+                    p.name,
+                    p.incidents,
+                    str(p.incidents),
+                    inbox_url(f, stats.start, stats.end, territory=p.territory_id),
+                    f"{p.name}: {p.incidents}",
+                    colour=charts.PALETTE[3],
+                )
+                for p in stats.territories
+            ),
+            *(
+                charts.HBar(
+                    p.name,
+                    p.incidents,
+                    str(p.incidents),
+                    inbox_url(f, stats.start, stats.end, q=p.name),
+                    f"{p.name}: {p.incidents}",
+                    colour=charts.PALETTE[0],
+                )
+                for p in stats.addresses
+            ),
+        ],
+        label=_("Places with most incidents"),
+    )
+    mood = charts.line_with_reference(
+        [
+            charts.Point(
+                _short(d.day),
+                d.negative_share,
+                inbox_url(f, d.day, d.day),
+                _("%(day)s, %(negative)s of %(posts)s posts negative")
+                % {"day": _short(d.day), "negative": d.negative, "posts": d.posts},
+            )
+            for d in stats.mood
+        ],
+        label=_("Mood index: share of negative posts per day"),
+        reference=stats.mood_baseline,
+        reference_label=_("baseline"),
+        as_percent=True,
+    )
+    return {
+        "volume": volume,
+        "legend": legend,
+        "answer_time": answer_time,
+        "departments": departments,
+        "places": places,
+        "mood": mood,
+    }
+
+
+@reader_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    form = DashboardForm(request.GET or None, initial={"period": DEFAULT_PERIOD})
+    start, end = form.bounds()
+    filters = form.filters()
+    stats = compute_stats(start, end, filters)
+    groups = TopicGroup.objects.in_bulk([r.group_id for r in stats.by_group if r.group_id is not None])
+    group_rows = [
+        {
+            "row": row,
+            "href": inbox_url(filters, start, end, group=row.group_id),
+        }
+        for row in stats.by_group
+    ]
+    context = {
+        "form": form,
+        "stats": stats,
+        "start": start,
+        "end": end,
+        "tiles": tiles(stats),
+        "charts": build_charts(stats, groups),
+        "group_rows": group_rows,
+        "scorecard_url": scorecard_url(start, end),
+        "target_hours": settings.OTKLIK_ANSWER_HOURS,
+    }
+    return render_page(request, "stats/dashboard.html", context, partial="dashboard")

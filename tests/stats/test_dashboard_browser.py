@@ -1,0 +1,85 @@
+"""The dashboard in a real Chromium: every chart is drawn (has a size and bars), the page logs no errors; a
+screenshot is kept in the test's temporary directory (and in $OTKLIK_SCREENSHOTS when set)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.test import Client
+
+from otklik.cases.services import create_incident, do_classify, do_route, do_update_incident
+from otklik.intake.models import Post
+from otklik.intake.services import default_source
+from otklik.org.models import Topic, TopicGroup
+from tests.stats.conftest import NOW, at
+
+CHROMIUM = os.environ.get("OTKLIK_CHROMIUM", "/usr/bin/chromium")
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def _data(operator, housing, roads) -> None:
+    """Incidents of two groups over three days, routed, with posts of varying negativity (no intake: with real
+    commits the analysis would run on them)."""
+    topics = [
+        Topic.objects.create(name=name, group=TopicGroup.objects.create(name=group))
+        for name, group in (("Уборка дворов", "ЖКХ"), ("Ямы на дорогах", "Дороги"))
+    ]
+    source = default_source("vk")
+    for n in range(9):
+        moment = at(2026, 12, 1 + n % 3, 9 + n, 0)
+        with time_machine.travel(moment, tick=False):
+            incident = create_incident()
+            Post.objects.create(
+                source=source,
+                external_id=f"e2e-{n}",
+                text="Яма",
+                posted_at=moment,
+                incident=incident,
+                negative=0.2 + 0.1 * n,
+            )
+            do_classify(incident, topic=topics[n % 2], actor=operator)
+            do_update_incident(incident, actor=operator, address=f"ул. Ленина, {n % 3 + 1}")
+            do_route(incident, actor=operator, lead=housing if n % 2 == 0 else roads, due_hours=2)
+
+
+def test_each_chart_renders_in_chromium(director, operator, housing, roads, live_server, tmp_path):
+    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    _data(operator, housing, roads)
+    from playwright.sync_api import sync_playwright
+
+    client = Client()
+    client.force_login(director)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    with time_machine.travel(NOW, tick=True), sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"], headless=True
+        )
+        context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="ru-RU")
+        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}])
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        page.goto(f"{live_server.url}/dashboard/?period=custom&date_from=2026-12-01&date_to=2026-12-03")
+        charts = page.locator("svg.stats-chart")
+        assert charts.count() == 5
+        for index in range(5):
+            box = charts.nth(index).bounding_box()
+            assert box is not None and box["width"] > 200 and box["height"] > 20
+        assert page.locator("svg.stats-chart rect").count() >= 5
+        assert page.locator("svg.stats-chart circle").count() >= 2  # the mood line has a point per day
+        shot = tmp_path / "dashboard.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 10_000
+        if os.environ.get("OTKLIK_SCREENSHOTS"):
+            target = Path(os.environ["OTKLIK_SCREENSHOTS"])
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy(shot, target / "dashboard.png")
+        assert errors == []
+        browser.close()
