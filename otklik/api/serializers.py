@@ -560,6 +560,14 @@ class PublishSerializer(StrictSerializer):
         allow_blank=True,
         help_text="Why a final answer is published without the lead department's accepted information.",
     )
+    quality_override_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text=(
+            "Why an answer with quality errors is published as it is; only the head of the service (or the acting "
+            "head) may give it."
+        ),
+    )
 
 
 class AssignSerializer(StrictSerializer):

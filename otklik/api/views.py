@@ -469,7 +469,10 @@ class AnswerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     @extend_schema(
         summary="Publish",
         description=(
-            "A final answer needs the lead department's information accepted, unless `override_reason` is given."
+            "A final answer needs the lead department's information accepted, unless `override_reason` is given. "
+            "An answer an approval rule applies to must be approved first, unless the head publishes it. The "
+            "quality checks run last: an `error` finding blocks publishing (400 on `quality_override_reason`) "
+            "unless the head of the service (or the acting head) gives `quality_override_reason`."
         ),
         request=s.PublishSerializer,
         responses={200: s.AnswerSerializer, **ERRORS},
@@ -483,6 +486,7 @@ class AnswerViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
                 actor=current_user(request),
                 link=data.get("link") or "",
                 override_reason=data.get("override_reason") or "",
+                quality_override_reason=data.get("quality_override_reason") or "",
             ),
             s.PublishSerializer,
         )

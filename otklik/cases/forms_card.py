@@ -235,6 +235,12 @@ class AnswerForm(CardForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    # The head of the service's override of the quality gate (errors found by otklik.answers.checks).
+    quality_override_reason = forms.CharField(
+        label=_("Why publish despite the quality errors"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     # Which button was pressed; Ctrl+Enter submits without one and means "publish".
     action = forms.ChoiceField(
         choices=[(PUBLISH, PUBLISH), (APPROVAL, APPROVAL)], required=False, widget=forms.HiddenInput

@@ -215,7 +215,11 @@ def test_an_intermediate_answer_promises_a_date(routed, operator):
         )
     promised = timezone.localdate() + dt.timedelta(days=7)
     answer = do_draft_answer(
-        routed, actor=operator, kind="intermediate", text="Работы запланированы.", promised_date=promised
+        routed,
+        actor=operator,
+        kind="intermediate",
+        text="Здравствуйте! Работы запланированы, итоговый ответ дадим через неделю.",
+        promised_date=promised,
     )
     do_publish_answer(answer, actor=operator)
     routed.refresh_from_db()

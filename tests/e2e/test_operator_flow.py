@@ -65,7 +65,9 @@ def test_an_operator_walks_a_routine_incident_to_a_published_answer(
     login_as(executor)
     assert page.url.endswith("/assignments/")
     page.click(f"a[href='/assignments/{assignment.pk}/']")
-    page.fill("textarea[name=information]", "Горячую воду дали 30.11 в 15:00, авария на сетях устранена.")
+    page.fill(
+        "textarea[name=information]", "Горячую воду дали 30.11 в 15:00, авария на сетях устранена, фото прилагаем."
+    )
     page.click("form.desk-reply button[type=submit].btn-primary")
     page.wait_for_load_state("networkidle")
     assignment.refresh_from_db()

@@ -91,7 +91,10 @@ def test_from_creation_to_the_final_answer(operator, executor, housing, water, s
 
     with time_machine.travel(at(2026, 12, 3, 11, 0), tick=False):
         final = do_draft_answer(
-            incident, kind=AnswerKind.FINAL, text="Здравствуйте! Задвижку заменили, вода есть.", actor=operator
+            incident,
+            kind=AnswerKind.FINAL,
+            text="Здравствуйте! Задвижку заменили, вода есть. Фото работ прилагаем.",
+            actor=operator,
         )
         do_publish_answer(final, actor=operator, link="https://vk.com/wall-1_2")
     final_clock.refresh_from_db()

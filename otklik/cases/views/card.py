@@ -789,7 +789,13 @@ def return_for_rework(request: HttpRequest, pk: int, assignment_pk: int) -> Http
 
 def _publish_or_submit(answer: Answer, data: dict[str, Any], user: User) -> str:
     if data["action"] == PUBLISH:
-        do_publish_answer(answer, actor=user, link=data["link"], override_reason=data["override_reason"])
+        do_publish_answer(
+            answer,
+            actor=user,
+            link=data["link"],
+            override_reason=data["override_reason"],
+            quality_override_reason=data["quality_override_reason"].strip(),
+        )
         return _("The answer is published.")
     do_submit_for_approval(answer, actor=user)
     return _("The answer is sent for approval.")

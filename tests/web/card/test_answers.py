@@ -239,7 +239,7 @@ def test_an_intermediate_answer_needs_the_promised_date(as_operator, routed):
         f"/incidents/{routed.pk}/answers/",
         {
             "kind": "intermediate",
-            "text": "Работы запланированы.",
+            "text": "Работы запланированы, итоговый ответ дадим через неделю.",
             "promised_date": promised.isoformat(),
             "link": LINK,
             "action": "publish",
