@@ -7,7 +7,9 @@ work after commit. `actor=None` means the system itself (a worker, an import).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -116,8 +118,33 @@ def check_assignment_transition(assignment: Assignment, to: str) -> None:
 
 
 def _lock_incident(incident: Incident) -> Incident:
-    """Re-read the incident under a row lock (PostgreSQL) so that concurrent actions see each other."""
+    """Re-read the incident under a row lock (PostgreSQL) so that concurrent actions see each other; the very
+    instance a caller holds locked (`holding_incident`) is used as it is."""
+    held = _held.get()
+    if held is not None and held.get(incident.pk) is incident:
+        return incident
     return Incident.objects.select_for_update().get(pk=incident.pk)
+
+
+# incident id → the instance a caller holds under its row lock in the current transaction (see holding_incident).
+_held: ContextVar[dict[int, Incident] | None] = ContextVar("otklik_held_incidents", default=None)
+
+
+@contextmanager
+def holding_incident(incident: Incident) -> Iterator[Incident]:
+    """Inside the block, the services take `incident` (this instance, read with select_for_update in the current
+    transaction by the caller) as locked and fresh, instead of reading it again: the worker's analysis of a post
+    calls several services on one incident in one transaction. Every change inside goes through this instance
+    (the services return it), so it stays the row's current state."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("holding_incident needs the transaction that locked the incident")
+    held = dict(_held.get() or {})
+    held[incident.pk] = incident
+    token = _held.set(held)
+    try:
+        yield incident
+    finally:
+        _held.reset(token)
 
 
 def _lock_assignment(assignment: Assignment) -> Assignment:
@@ -318,7 +345,7 @@ def do_route(
             request=request,
             created_at=now,
         )
-        sla_hooks.assignment_started(assignment)
+        sla_hooks.assignment_started(assignment, new=True)
         created.append(assignment)
 
     before = {

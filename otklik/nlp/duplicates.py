@@ -111,15 +111,17 @@ def _same_subject(a: Incident, b: Incident) -> bool:
     return a.group_id is not None and a.group_id == b.group_id
 
 
-def find_duplicate(incident: Incident, *, window_hours: float = WINDOW_HOURS) -> Incident | None:
+def find_duplicate(
+    incident: Incident, *, window_hours: float = WINDOW_HOURS, texts: list[str] | None = None
+) -> Incident | None:
     """The open incident, created within the window before this one, most similar to it about the same problem.
 
     A candidate must be open (not merged), created before `incident` (ties: the lower id), have texts at least
     `SIMILARITY_THRESHOLD` alike, and share the place (street and house) or the topic (the group when a topic is
     missing); two incidents whose places are both known and differ are never the same problem. The most similar one
-    wins; None when there is none.
+    wins; None when there is none. `texts`: the incident's post texts in posting order, when the caller has them.
     """
-    texts = _texts(incident)
+    texts = _texts(incident) if texts is None else texts
     words = lemma_set(texts)
     if not words:
         return None
@@ -160,11 +162,13 @@ def find_duplicate(incident: Incident, *, window_hours: float = WINDOW_HOURS) ->
     return best[1] if best is not None else None
 
 
-def do_merge_duplicate(incident: Incident, *, window_hours: float = WINDOW_HOURS) -> Incident | None:
+def do_merge_duplicate(
+    incident: Incident, *, window_hours: float = WINDOW_HOURS, texts: list[str] | None = None
+) -> Incident | None:
     """Merge `incident` into its duplicate (see `find_duplicate`) by the system; returns the target or None."""
     from otklik.cases.services import do_merge
 
-    target = find_duplicate(incident, window_hours=window_hours)
+    target = find_duplicate(incident, window_hours=window_hours, texts=texts)
     if target is None:
         return None
     note = _("Automatically: the same question as #%(id)s.") % {"id": target.pk}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
@@ -23,6 +24,7 @@ from otklik.cases.services import (
     do_route,
     do_send_to_triage,
     do_update_incident,
+    holding_incident,
 )
 from otklik.core.rowcache import RowCache
 from otklik.intake.choices import AnalysisStatus, PostKind
@@ -30,10 +32,11 @@ from otklik.intake.models import Post
 from otklik.nlp.base import Classification, get_classifier
 from otklik.nlp.duplicates import do_merge_duplicate
 from otklik.nlp.gazetteer import get_gazetteer
-from otklik.nlp.kind import analyze_kind
+from otklik.nlp.kind import KindResult, analyze_kind
 from otklik.nlp.places import find_place
 from otklik.org.models import Territory, Topic, TopicGroup
 from otklik.org.routing import TextMatcher, find_territories, suggest_route
+from otklik.sla.clocks import remember_channel
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +48,11 @@ SWEEP_BATCH = 500
 def analyze_post(post_id: int) -> str:
     """Analyse one post; returns what happened: routed, triage, no_answer, merged, analysed, skipped or failed.
 
-    1. Claim the post: `pending` → `done` in the transaction of the work (nothing to claim → "skipped").
-    2. The post's kind and negativity (otklik.nlp.kind) are stored on it. A post attached to an incident that is
-       no longer `new` is then only marked analysed: no re-routing. An `abusive` or `spam` post that opens a `new`
-       incident makes it `no_answer` with that reason (never deleted) instead of routing.
+    1. The post's kind and negativity (otklik.nlp.kind), computed before the write transaction (pure computation).
+    2. Claim the post: `pending` → `done`, with its kind and negativity, in the transaction of the work (nothing to
+       claim → "skipped"). A post attached to an incident that is no longer `new` is then only marked analysed: no
+       re-routing. An `abusive` or `spam` post that opens a `new` incident makes it `no_answer` with that reason
+       (never deleted) instead of routing.
     3. Topic: the sender's topic (confidence 1.0), else the classifier's on the texts of the incident's posts.
     4. Classify the incident.
     5. Place (otklik.nlp.places, against the gazetteer): the first address or landmark the text names becomes the
@@ -61,15 +65,22 @@ def analyze_post(post_id: int) -> str:
     unavailable is raised for the task's retry, the post staying `pending`.
     """
     try:
+        post = Post.objects.select_related("source").filter(pk=post_id, analysis_status=AnalysisStatus.PENDING).first()
+        if post is None:
+            return "skipped"
+        result = analyze_kind(post.text)
         with transaction.atomic():
-            now = timezone.now()
             claimed = Post.objects.filter(pk=post_id, analysis_status=AnalysisStatus.PENDING).update(
-                analysis_status=AnalysisStatus.DONE, analyzed_at=now
+                analysis_status=AnalysisStatus.DONE,
+                analyzed_at=timezone.now(),
+                kind=result.kind,
+                negative=result.negative,
             )
             if not claimed:
                 return "skipped"
-            post = Post.objects.select_related("incident", "topic_hint__group").get(pk=post_id)
-            return _analyze(post)
+            post.kind = result.kind
+            post.negative = result.negative
+            return _analyze(post, result)
     except (OperationalError, InterfaceError):
         raise
     except Exception:
@@ -83,45 +94,54 @@ def analyze_post(post_id: int) -> str:
 _NO_ANSWER_KINDS = {PostKind.ABUSIVE: NoAnswerReason.ABUSIVE, PostKind.SPAM: NoAnswerReason.SPAM}
 
 
-def _analyze(post: Post) -> str:
-    result = analyze_kind(post.text)
-    post.kind = result.kind
-    post.negative = result.negative
-    post.save(update_fields=["kind", "negative"])
+def _analyze(post: Post, result: KindResult) -> str:
+    # The incident the post belongs to now (read in the transaction), locked, and only while it is `new`.
+    incident = (
+        Incident.objects.select_for_update(of=("self",)).filter(posts__pk=post.pk, status=IncidentStatus.NEW).first()
+    )
+    if incident is None:
+        return "analysed"
+    with holding_incident(incident):
+        return _analyze_incident(post, result, incident)
 
-    incident = post.incident
-    if incident is None or incident.status != IncidentStatus.NEW:
-        return "analysed"
-    incident = Incident.objects.select_for_update().get(pk=incident.pk)
-    if incident.status != IncidentStatus.NEW:
-        return "analysed"
+
+def _analyze_incident(post: Post, result: KindResult, incident: Incident) -> str:
+    # The incident's posts, in posting order, in one query: who opened it, the text, the sender's topic.
+    rows = list(incident.posts.order_by("posted_at", "pk").values_list("pk", "text", "topic_hint_id"))
+    if len(rows) == 1 and rows[0][0] == post.pk:
+        remember_channel(incident.pk, post.source.channel)  # the deadline policies ask for it
     reason = _NO_ANSWER_KINDS.get(PostKind(result.kind))
-    if reason is not None and _opens(post, incident):
+    if reason is not None and rows and rows[0][0] == post.pk:
         note = _("Marked automatically: the post looks like %(kind)s (negativity %(negative).2f).") % {
             "kind": PostKind(result.kind).label,
             "negative": result.negative,
         }
         do_mark_no_answer(incident, actor=None, reason=reason, note=note)
         return "no_answer"
-    text = _incident_text(incident)
+    texts = [text for _pk, text, _hint in rows]
+    text = "\n".join(texts)
+    hint = next((hint for _pk, _text, hint in rows if hint is not None), None)
 
-    topic, group, confidence = _topic_for(incident, text)
+    topic, group, confidence = _topic_for(text, hint)
     if topic is None and group is None:
         do_send_to_triage(incident, actor=None, note=_("The classifier found no topic in the text."))
         return "triage"
     incident = do_classify(incident, topic=topic, group=group, confidence=confidence, actor=None)
 
     place = find_place(text, get_gazetteer())
+    changes: dict[str, Any] = {}
     if incident.territory_id is None:
-        territory = Territory.objects.filter(pk=place.territory_id).first() if place.territory_id else None
+        territory = _territories.get().get(place.territory_id) if place.territory_id else None
         if territory is None:
             territories = find_territories(text, TextMatcher(text))
             territory = territories[0] if territories else None
         if territory is not None:
-            incident = do_update_incident(incident, actor=None, territory=territory)
+            changes["territory"] = territory
     if not incident.address and place:
-        incident = do_update_incident(incident, actor=None, address=place.display)
-    if do_merge_duplicate(incident) is not None:
+        changes["address"] = place.display
+    if changes:
+        incident = do_update_incident(incident, actor=None, **changes)
+    if do_merge_duplicate(incident, texts=texts) is not None:
         return "merged"
 
     threshold = settings.OTKLIK_CLASSIFIER_THRESHOLD
@@ -149,27 +169,12 @@ def _analyze(post: Post) -> str:
     return "routed"
 
 
-def _opens(post: Post, incident: Incident) -> bool:
-    """`post` is the first post of `incident` (the one that opened it)."""
-    first = incident.posts.order_by("posted_at", "pk").values_list("pk", flat=True).first()
-    return first == post.pk
-
-
-def _incident_text(incident: Incident) -> str:
-    texts = incident.posts.order_by("posted_at", "pk").values_list("text", flat=True)
-    return "\n".join(texts)
-
-
-def _topic_for(incident: Incident, text: str) -> tuple[Topic | None, TopicGroup | None, float]:
+def _topic_for(text: str, hint_id: int | None) -> tuple[Topic | None, TopicGroup | None, float]:
     """The sender's topic (any post of the incident) wins; else the classifier's, mapped to the DB rows."""
-    hinted = (
-        Post.objects.filter(incident=incident, topic_hint__isnull=False)
-        .select_related("topic_hint__group")
-        .order_by("posted_at", "pk")
-        .first()
-    )
-    if hinted is not None and hinted.topic_hint is not None:
-        return hinted.topic_hint, hinted.topic_hint.group, 1.0
+    if hint_id is not None:
+        hinted = _topics_by_id.get().get(hint_id)
+        if hinted is not None:
+            return hinted, hinted.group, 1.0
     result: Classification = get_classifier().classify(text)
     topic = _topics.get().get(result.topic_name or "")
     if topic is not None:
@@ -185,6 +190,13 @@ _topics: RowCache[dict[str, Topic]] = RowCache(
 )
 _groups: RowCache[dict[str, TopicGroup]] = RowCache(
     lambda: {g.name: g for g in TopicGroup.objects.all()}, ["org.TopicGroup"]
+)
+# Every topic (the sender's may be an inactive one) and every territory by id, likewise.
+_topics_by_id: RowCache[dict[int, Topic]] = RowCache(
+    lambda: {t.pk: t for t in Topic.objects.select_related("group")}, ["org.Topic", "org.TopicGroup"]
+)
+_territories: RowCache[dict[int, Territory]] = RowCache(
+    lambda: {t.pk: t for t in Territory.objects.all()}, ["org.Territory"]
 )
 
 

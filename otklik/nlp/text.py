@@ -77,8 +77,10 @@ def lemmas(text: str, *, keep_stop: bool = False) -> list[str]:
     return [lem for lem in result if lem not in STOP_LEMMAS]
 
 
+@lru_cache(maxsize=50_000)
 def phrase_lemmas(phrase: str) -> tuple[str, ...]:
-    """A keyword phrase as lemmas, stop words dropped (as they are dropped from texts); may be empty."""
+    """A keyword phrase as lemmas, stop words dropped (as they are dropped from texts); may be empty; remembered
+    (the routing rules' and territories' keywords are looked up for every post)."""
     return tuple(lemmas(phrase))
 
 

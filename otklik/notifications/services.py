@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from otklik.accounts.choices import DEPARTMENT_ROLES, Role
+from otklik.core.rowcache import RowCache
 from otklik.notifications.choices import NotificationKind
 from otklik.notifications.models import Notification
 
@@ -23,9 +24,20 @@ if TYPE_CHECKING:
 
 
 def department_recipients(department: Department) -> list[User]:
+    """The active users of the department (read once a minute per process, at once after a user is saved here)."""
+    return list(_department_users.get().get(department.pk, ()))
+
+
+def _load_department_users() -> dict[int, list[User]]:
     from otklik.accounts.models import User
 
-    return list(User.objects.filter(department=department, role__in=DEPARTMENT_ROLES, is_active=True))
+    users: dict[int, list[User]] = {}
+    for user in User.objects.filter(department__isnull=False, role__in=DEPARTMENT_ROLES, is_active=True).order_by("pk"):
+        users.setdefault(user.department_id, []).append(user)  # type: ignore[arg-type]
+    return users
+
+
+_department_users: RowCache[dict[int, list[User]]] = RowCache(_load_department_users, ["accounts.User"])
 
 
 def service_recipients(roles: Iterable[str] = (Role.OPERATOR, Role.HEAD)) -> list[User]:

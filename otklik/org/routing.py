@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.db.models.signals import m2m_changed
+
 from otklik.core.rowcache import RowCache
 from otklik.nlp.text import LemmaIndex, lemmas, normalize, phrase_lemmas
 from otklik.org.models import Department, RoutingRule, Territory
@@ -77,12 +79,7 @@ def suggest_route(incident: Incident, text: str, *, place: Place | None = None) 
     """
     if incident.topic_id is None and incident.group_id is None:
         return None
-    candidates = list(
-        RoutingRule.objects.filter(is_active=True, lead__is_active=True)
-        .filter(_rule_scope(incident))
-        .select_related("lead", "territory")
-        .prefetch_related("co_executors")
-    )
+    candidates = [rule for rule in _rules.get() if rule.lead.is_active and _in_scope(rule, incident)]
     if not candidates:
         return None
     matcher = TextMatcher(text)
@@ -128,12 +125,23 @@ def _building_company(text: str, place: Place | None) -> Department | None:
     return Department.objects.filter(pk=place.company_id, is_active=True).first()
 
 
-def _rule_scope(incident: Incident):  # type: ignore[no-untyped-def]
-    from django.db.models import Q
+def _in_scope(rule: RoutingRule, incident: Incident) -> bool:
+    """A rule for the incident's topic, or a group rule (no topic) for its group."""
+    if rule.topic_id is not None:
+        return rule.topic_id == incident.topic_id
+    return incident.group_id is not None and rule.group_id == incident.group_id
 
-    scope = Q(pk__in=[])
-    if incident.topic_id is not None:
-        scope |= Q(topic_id=incident.topic_id)
-    if incident.group_id is not None:
-        scope |= Q(topic__isnull=True, group_id=incident.group_id)
-    return scope
+
+def _load_rules() -> list[RoutingRule]:
+    return list(
+        RoutingRule.objects.filter(is_active=True)
+        .select_related("lead", "territory")
+        .prefetch_related("co_executors")
+        .order_by("pk")
+    )
+
+
+# The active rules with their departments, read once a minute per process (at once after a save in this process,
+# the co-executors' changes included).
+_rules: RowCache[list[RoutingRule]] = RowCache(_load_rules, ["org.RoutingRule", "org.Department", "org.Territory"])
+m2m_changed.connect(_rules.reset, sender=RoutingRule.co_executors.through, weak=False, dispatch_uid="routing-rules-m2m")

@@ -103,7 +103,7 @@ def reset_policies() -> None:
 
 
 def deadlines_for(incident: Incident) -> Deadlines:
-    priority = bool(incident.topic_id and incident.topic and incident.topic.priority)
+    priority = bool(incident.topic_id and _topic_priority(incident))
     channel = _channel_of(incident)
     policy = select_policy(group_id=incident.group_id, topic_id=incident.topic_id, priority=priority, channel=channel)
     if policy is None:
@@ -121,6 +121,23 @@ def deadlines_for(incident: Incident) -> Deadlines:
     )
 
 
+def _topic_priority(incident: Incident) -> bool:
+    """The incident's topic is a priority (★) one; the topic row as loaded on the incident, else from the cache."""
+    if type(incident).topic.is_cached(incident):
+        return bool(incident.topic and incident.topic.priority)
+    return incident.topic_id in _priority_topics.get()
+
+
+# Ids of the priority (★) topics, read once a minute per process (at once after a save in this process).
+def _load_priority_topics() -> frozenset[int]:
+    from otklik.org.models import Topic
+
+    return frozenset(Topic.objects.filter(priority=True).values_list("pk", flat=True))
+
+
+_priority_topics: RowCache[frozenset[int]] = RowCache(_load_priority_topics, ["org.Topic"])
+
+
 def _channel_of(incident: Incident) -> str:
     """The channel of the incident's first post (remembered per process: it never changes)."""
     cached = _channels.get(incident.pk)
@@ -132,6 +149,13 @@ def _channel_of(incident: Incident) -> str:
             _channels.clear()
         _channels[incident.pk] = cached
     return cached
+
+
+def remember_channel(incident_id: int, channel: str) -> None:
+    """The caller holds the incident's only post: its channel is the incident's (no query for it later)."""
+    if len(_channels) > 20_000:
+        _channels.clear()
+    _channels[incident_id] = channel
 
 
 # incident id → the channel of its first post; bounded.
@@ -159,9 +183,11 @@ def do_start_clock(
     start: dt.datetime | None = None,
     deadlines: Deadlines | None = None,
     due_at: dt.datetime | None = None,
+    new_target: bool = False,
 ) -> Clock:
     """Start a clock of `hours` from `start` (now) — or up to a given `due_at` — ; an open clock of the same kind and
-    target is stopped first."""
+    target is stopped first (`new_target`: the assignment was created in this transaction and has none: not looked
+    for)."""
     deadlines = deadlines or deadlines_for(incident)
     start = start or timezone.now()
     calendar = get_calendar()
@@ -172,9 +198,14 @@ def do_start_clock(
         raise ValueError("give hours or due_at")
     total = float(hours) * 3600
     with transaction.atomic():
-        for old in Clock.objects.select_for_update().filter(
-            kind=kind, incident=incident, assignment=assignment, state__in=OPEN_STATES
-        ):
+        previous = (
+            Clock.objects.none()
+            if new_target and assignment is not None
+            else Clock.objects.select_for_update().filter(
+                kind=kind, incident=incident, assignment=assignment, state__in=OPEN_STATES
+            )
+        )
+        for old in previous:
             _stop(old, ClockState.STOPPED, start, calendar)
         if due_at is None:
             due_at = _advance(calendar, calendar_time, start, total)

@@ -69,14 +69,16 @@ def incident_classified(incident: Incident) -> None:
     _set_incident_due(incident, clock.due_at)
 
 
-def assignment_started(assignment: Assignment) -> None:
-    """The department's clock up to the assignment's due time (set by the routing)."""
+def assignment_started(assignment: Assignment, *, new: bool = False) -> None:
+    """The department's clock up to the assignment's due time (set by the routing); `new`: the assignment was
+    created in this transaction, so it has no clock to stop yet."""
     do_start_clock(
         ClockKind.ASSIGNMENT,
         incident=assignment.incident,
         assignment=assignment,
         start=assignment.created_at,
         due_at=assignment.due_at,
+        new_target=new,
     )
 
 
