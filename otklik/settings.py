@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "otklik.sla",
     "otklik.answers",
     "otklik.notifications",
+    "otklik.satisfaction",
     "otklik.ops",
     "otklik.api",
 ]
@@ -291,11 +292,16 @@ OTKLIK_ANSWER_MIN_CHARS = env_int("OTKLIK_ANSWER_MIN_CHARS", 80)
 OTKLIK_ANSWER_MAX_CHARS = env_int("OTKLIK_ANSWER_MAX_CHARS", 2500)
 # The publishing outbox (docs/ANSWERS.md, "Publishing: the outbox"): an adapter class per channel
 # ({"vk": "dotted.path.Class"}; none: every channel is published by hand), attempts, back-off, a worker's lease.
-OTKLIK_CHANNEL_ADAPTERS: dict[str, str] = {}
+OTKLIK_CHANNEL_ADAPTERS: dict[str, str] = {
+    "vk": "otklik.intake.connectors.vk.VkChannelAdapter",
+    "telegram": "otklik.intake.connectors.telegram.TelegramChannelAdapter",
+}
 OTKLIK_PUBLICATION_MAX_ATTEMPTS = env_int("OTKLIK_PUBLICATION_MAX_ATTEMPTS", 8)
 OTKLIK_PUBLICATION_RETRY_SECONDS = env_int("OTKLIK_PUBLICATION_RETRY_SECONDS", 60)
 OTKLIK_PUBLICATION_RETRY_MAX_SECONDS = env_int("OTKLIK_PUBLICATION_RETRY_MAX_SECONDS", 3600)
 OTKLIK_PUBLICATION_STALE_MINUTES = env_int("OTKLIK_PUBLICATION_STALE_MINUTES", 10)
+# Polling the networks (docs/CHANNELS.md, "Sources and polling"): failed polls in a row before a source is broken.
+OTKLIK_SOURCE_MAX_FAILURES = env_int("OTKLIK_SOURCE_MAX_FAILURES", 5)
 HEARTBEAT_INTERVAL_SECONDS = env_int("OTKLIK_HEARTBEAT_INTERVAL", 30)
 # A worker heartbeat older than this makes /healthz answer 503.
 HEARTBEAT_MAX_AGE_SECONDS = env_int("OTKLIK_HEARTBEAT_MAX_AGE", 120)
@@ -304,6 +310,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "otklik.ops.tasks.heartbeat",
         "schedule": timedelta(seconds=HEARTBEAT_INTERVAL_SECONDS),
         "options": {"expires": HEARTBEAT_INTERVAL_SECONDS},
+    },
+    "poll-due-sources": {
+        "task": "otklik.intake.tasks.poll_due_sources",
+        "schedule": timedelta(seconds=30),
+        "options": {"expires": 25},
     },
     "sweep-unanalyzed-posts": {
         "task": "otklik.intake.tasks.sweep_unanalyzed_posts",
@@ -331,6 +342,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "otklik.nlp.tasks.detect_spikes_task",
         "schedule": timedelta(minutes=10),
     },
+    "sweep-surveys": {
+        "task": "otklik.satisfaction.tasks.sweep_surveys",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 290},
+    },
     # Weekly, Sunday 02:30 city time (CELERY_TIMEZONE): retrain the topic model on the operators' labels.
     "retrain-topic-model": {
         "task": "otklik.nlp.tasks.retrain_topic_model",
@@ -356,6 +372,11 @@ OTKLIK_ANSWER_HOURS_PRIORITY = env_float("OTKLIK_ANSWER_HOURS_PRIORITY", 4)
 # Publishing a final answer or a refusal closes the incident at once; False keeps it `answered` for follow-up
 # (the citizen may reply) until an operator closes it.
 OTKLIK_CLOSE_AFTER_FINAL_ANSWER = env_bool("OTKLIK_CLOSE_AFTER_FINAL_ANSWER", True)
+# Satisfaction (docs/SATISFACTION.md): the thread is followed this many days after an answer; "Is the problem
+# solved?" is asked this many days after a final answer and waits this many days for the reply.
+OTKLIK_FOLLOW_UP_DAYS = env_int("OTKLIK_FOLLOW_UP_DAYS", 7)
+OTKLIK_SURVEY_AFTER_DAYS = env_float("OTKLIK_SURVEY_AFTER_DAYS", 3)
+OTKLIK_SURVEY_ANSWER_DAYS = env_float("OTKLIK_SURVEY_ANSWER_DAYS", 7)
 OTKLIK_DEMO_PASSWORD = env_str("OTKLIK_DEMO_PASSWORD", "otklik-demo")
 
 LOGGING = {

@@ -42,6 +42,12 @@ def main() -> int:
         print(f"==> {name}", flush=True)
         call_command(name)
 
+    if not args.no_demo:  # the demo's VK source, polling the emulator that `make run` starts on port 8765
+        from otklik.intake.emulators.vk import ensure_demo_source
+
+        _source, created = ensure_demo_source()
+        print(f"==> demo VK source (emulator): {'created' if created else 'present'}", flush=True)
+
     call_command("nlp_build_default")  # the learned topic classifier's default model, before the first post
 
     from otklik.celery import app

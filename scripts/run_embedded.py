@@ -29,7 +29,8 @@ from typing import IO
 BASE_DIR = Path(__file__).resolve().parent.parent
 GRACE_SECONDS = 15.0
 PR_SET_PDEATHSIG = 1
-COLOURS = {"web": "\033[36m", "worker": "\033[33m", "beat": "\033[35m", "run": "\033[1m"}
+COLOURS = {"web": "\033[36m", "worker": "\033[33m", "beat": "\033[35m", "vk-emu": "\033[32m", "run": "\033[1m"}
+VK_EMULATOR_PORT = 8765  # the demo VK source (scripts/prepare_db.py) polls it
 RESET = "\033[0m"
 
 
@@ -189,6 +190,7 @@ def main() -> int:
     parser.add_argument("--reload", action="store_true", help="restart the web server when the code changes")
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--pool", default="prefork", choices=["prefork", "threads", "solo"])
+    parser.add_argument("--no-emulator", action="store_true", help="do not start the local VK API emulator")
     args = parser.parse_args()
 
     if not port_is_free(args.host, args.port):
@@ -210,6 +212,12 @@ def main() -> int:
         ),
         Child("beat", [python, "-m", "celery", "-A", "otklik", "beat", "-l", "info"], signal_group=False),
     ]  # fmt: skip
+    if not args.no_emulator:
+        if port_is_free("127.0.0.1", VK_EMULATOR_PORT):
+            vk = [python, "manage.py", "vk_emulator", "--port", str(VK_EMULATOR_PORT), "--seed-demo"]
+            children.append(Child("vk-emu", vk, signal_group=False))
+        else:
+            print(f"Port {VK_EMULATOR_PORT} is busy: the VK API emulator is not started", file=sys.stderr)
     output = Output([child.name for child in children])
     supervisor = Supervisor(children, output)
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

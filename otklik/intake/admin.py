@@ -1,15 +1,86 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from otklik.intake.models import ImportJob, ImportRow, Post, Source
 
 
+class SourceAdminForm(forms.ModelForm):
+    """The token is write-only: never rendered back; empty keeps the stored one."""
+
+    token = forms.CharField(
+        label=_("token"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("Empty keeps the stored token; a new value replaces it. It is never shown back."),
+    )
+
+    class Meta:
+        model = Source
+        fields = ("channel", "account", "name", "is_active", "config", "poll_interval")
+
+
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
-    list_display = ("name", "channel", "account", "is_active", "created_at")
-    list_filter = ("channel", "is_active")
+    """Sources are usually edited at /settings/sources/; here the state fields are read-only (the poller owns
+    them) and the token is write-only."""
+
+    form = SourceAdminForm
+    list_display = ("name", "channel", "account", "is_active", "state", "failures", "last_polled_at", "created_at")
+    list_filter = ("channel", "is_active", "state")
     search_fields = ("name", "account")
+    readonly_fields = (
+        "token_state",
+        "state",
+        "failures",
+        "last_error",
+        "broken_reason",
+        "broken_at",
+        "last_polled_at",
+        "next_poll_at",
+        "cursor",
+        "created_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("channel", "account", "name", "is_active", "config", "poll_interval")}),
+        (_("token"), {"fields": ("token_state", "token")}),
+        (
+            _("polling"),
+            {
+                "fields": (
+                    "state",
+                    "failures",
+                    "last_error",
+                    "broken_reason",
+                    "broken_at",
+                    "last_polled_at",
+                    "next_poll_at",
+                    "cursor",
+                    "created_at",
+                )
+            },
+        ),
+    )
+    actions = ("repair",)
+
+    @admin.display(description=_("token"))
+    def token_state(self, obj: Source) -> str:
+        return str(_("set") if obj.token_encrypted else _("not set"))
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        token = (form.cleaned_data.get("token") or "").strip()
+        if token:
+            obj.set_token(token)
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description=_("Fixed — resume polling"))
+    def repair(self, request, queryset):  # type: ignore[no-untyped-def]
+        from otklik.intake.polling import do_repair_source
+
+        for source in queryset:
+            do_repair_source(source, request.user)
 
 
 @admin.register(Post)

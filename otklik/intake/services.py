@@ -107,7 +107,10 @@ def do_ingest_post(
                 thread_id=thread_id.strip(),
                 topic_hint=topic,
             )
-            incident = _thread_incident(post)
+            from otklik.satisfaction.services import follow_up_incident
+
+            # A reply of the author to the city's answer in a followed thread (otklik.satisfaction).
+            incident = follow_up_incident(post, _thread_incident(post))
             if incident is None:
                 incident = create_incident(actor=actor, created_at=received_at)
                 post.incident = incident
@@ -426,6 +429,10 @@ def _import_row(job: ImportJob, row: MappedRow, *, source: Source, actor: User |
                         note=_("Import «%(file)s», row %(row)s.") % {"file": job.file_name, "row": row.row_number},
                     )
                     outcome = ImportOutcome.UPDATED if changed else ImportOutcome.SKIPPED
+                    # The export's status and answer columns are not applied, but never passed over in silence.
+                    from otklik.intake.roundtrip import export_news
+
+                    row.warnings.extend(export_news(job, row.values, existing))
             ImportRow.objects.create(
                 job=job,
                 row_number=row.row_number,

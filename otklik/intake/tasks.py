@@ -1,6 +1,10 @@
 from __future__ import annotations
 
-from otklik.ops.recording import recorded_task
+from typing import Any
+
+from django.db import InterfaceError, OperationalError
+
+from otklik.ops.recording import RecordedTask, recorded_task, run_key
 
 
 @recorded_task(bind=True, max_retries=5)
@@ -32,3 +36,41 @@ def run_import(self, job_id: int) -> dict[str, int | str]:  # type: ignore[no-un
         "skipped": job.skipped,
         "rejected": job.rejected,
     }
+
+
+# --- polling the networks (otklik.intake.polling) ---------------------------------------------------------
+
+
+class _PollTask(RecordedTask):
+    """Recorded per source (one TaskRun row each) but never skipped as done: a source is polled again and again."""
+
+    def record_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        return run_key(self.name, args, kwargs)
+
+
+@recorded_task(
+    bind=True,
+    base=_PollTask,
+    periodic=True,
+    acks_late=True,
+    # Per worker: a burst of due sources does not hammer the networks (VK: 3 requests/s for a user token).
+    rate_limit="60/m",
+    max_retries=3,
+    transient=(OperationalError, InterfaceError),
+)
+def poll_source_task(self, source_id: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Poll one source (claimed first: a source already being polled or not due is skipped)."""
+    from otklik.intake.polling import poll_source
+
+    return poll_source(source_id).as_dict()
+
+
+@recorded_task(periodic=True)
+def poll_due_sources() -> int:
+    """Beat, every 30 s: queue a poll of every due source (each poll claims its source, so a repeat is harmless)."""
+    from otklik.intake.polling import due_sources
+
+    ids = due_sources()
+    for source_id in ids:
+        poll_source_task.delay(source_id)
+    return len(ids)

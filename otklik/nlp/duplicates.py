@@ -142,6 +142,7 @@ def find_duplicate(
         .filter(Q(created_at__lt=incident.created_at) | Q(created_at=incident.created_at, pk__lt=incident.pk))
         .filter(relevant)
         .exclude(pk=incident.pk)
+        .only("pk", "address", "topic_id", "group_id", "created_at")  # what the comparison reads
         .order_by("-created_at", "-pk")[:MAX_CANDIDATES]
     )
     texts_by_incident = _texts_of([c.pk for c in candidates])

@@ -66,15 +66,27 @@ def lemma(word: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Lowercase word tokens (razdel), punctuation dropped."""
-    return [t.text for t in tokenize(normalize(text)) if _WORD_RE.search(t.text)]
+    return list(_tokens(text))
 
 
 def lemmas(text: str, *, keep_stop: bool = False) -> list[str]:
     """Lemmas of the words of `text`, stop words dropped unless `keep_stop`."""
-    result = [lemma(t) for t in tokens(text)]
+    return list(_lemmas(text, keep_stop))
+
+
+# The last texts' tokens and lemmas are remembered: one post's text is read by several steps of the analysis
+# (kind, topic, duplicates, routing), each of which would tokenise it again.
+@lru_cache(maxsize=4096)
+def _tokens(text: str) -> tuple[str, ...]:
+    return tuple(t.text for t in tokenize(normalize(text)) if _WORD_RE.search(t.text))
+
+
+@lru_cache(maxsize=4096)
+def _lemmas(text: str, keep_stop: bool) -> tuple[str, ...]:
+    result = [lemma(t) for t in _tokens(text)]
     if keep_stop:
-        return result
-    return [lem for lem in result if lem not in STOP_LEMMAS]
+        return tuple(result)
+    return tuple(lem for lem in result if lem not in STOP_LEMMAS)
 
 
 @lru_cache(maxsize=50_000)
