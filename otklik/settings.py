@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "otklik.satisfaction",
     "otklik.ops",
     "otklik.api",
+    "otklik.documents",
+    "otklik.stats",
 ]
 
 MIDDLEWARE = [
@@ -351,6 +353,11 @@ CELERY_BEAT_SCHEDULE = {
     "retrain-topic-model": {
         "task": "otklik.nlp.tasks.retrain_topic_model",
         "schedule": crontab(hour=2, minute=30, day_of_week="sunday"),
+    },
+    # Weekly, Monday 08:00 city time: last week's report to its subscribers (docs/STATS.md, «Weekly delivery»).
+    "weekly-report": {
+        "task": "otklik.stats.tasks.send_weekly_reports",
+        "schedule": crontab(hour=8, minute=0, day_of_week="monday"),
     },
 }
 

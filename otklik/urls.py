@@ -26,6 +26,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("healthz/", healthz),
     path("", include("otklik.api.urls")),
+    path("", include("otklik.documents.urls")),
 ]
 
 if settings.DEBUG:

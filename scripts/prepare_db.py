@@ -33,7 +33,7 @@ def main() -> int:
     call_command("migrate", interactive=False, verbosity=1)
 
     commands = get_commands()
-    reference = ["load_reference", "load_answer_templates", "load_kb"]
+    reference = ["load_reference", "load_answer_templates", "load_kb", "load_letter_templates"]
     wanted = reference if args.no_demo else [*reference, "load_demo"]
     for name in wanted:
         if name not in commands:

@@ -6,8 +6,12 @@ Every change is logged in the admin log, like the other reference data.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -19,6 +23,7 @@ from otklik.accounts.forms import UserForm, can_manage, generate_password
 from otklik.accounts.models import User
 from otklik.core.decorators import head_required
 from otklik.core.htmx import render_page
+from otklik.core.xlsx import absolute, export_filename, field_header, wants_xlsx, xlsx_response
 from otklik.org.forms import changed_fields_message, log_change, save_logged
 from otklik.org.models import Department
 from otklik.org.views import active_param, filter_active, int_param, paginate, search
@@ -49,6 +54,41 @@ def _managed_user(request: HttpRequest, pk: int) -> User:
     return target
 
 
+def export_users(request: HttpRequest, users: QuerySet[User]) -> HttpResponse:
+    """The filtered users as XLSX (no passwords, no tokens)."""
+    headers = [
+        "ID",
+        field_header(User, "username"),
+        field_header(User, "last_name"),
+        field_header(User, "first_name"),
+        field_header(User, "email"),
+        field_header(User, "phone"),
+        field_header(User, "role"),
+        field_header(User, "department"),
+        field_header(User, "is_active"),
+        field_header(User, "last_login"),
+        _("Link"),
+    ]
+
+    def lines() -> Iterator[list[Any]]:
+        for u in users.iterator(chunk_size=1000):
+            yield [
+                u.pk,
+                u.username,
+                u.last_name,
+                u.first_name,
+                u.email,
+                u.phone,
+                u.get_role_display(),
+                u.department.name if u.department else "",
+                u.is_active,
+                u.last_login,
+                absolute(request, f"/settings/users/{u.pk}/"),
+            ]
+
+    return xlsx_response(export_filename("users"), [(_("Users"), headers, lines())])
+
+
 @head_required
 def user_list(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
@@ -66,6 +106,8 @@ def user_list(request: HttpRequest) -> HttpResponse:
     if department_id is not None:
         users = users.filter(department_id=department_id)
     users = users.select_related("department").order_by("last_name", "first_name", "username")
+    if wants_xlsx(request):
+        return export_users(request, users)
     context = {
         "page": paginate(request, users),
         "q": q,

@@ -190,6 +190,13 @@ def _is_automatic(source: Source) -> bool:
     return bool(handles(source)) if callable(handles) else True
 
 
+def publishes_automatically(incident: Incident) -> bool:
+    """The thread of the incident's first post is answered by its channel's adapter: publishing needs no link
+    pasted (the outbox sends the reply and records its link)."""
+    threads = incident_threads(incident)
+    return bool(threads) and _is_automatic(threads[0][1].source)
+
+
 def do_enqueue_publications(answer: Answer, *, actor: User | None, link: str = "") -> list[Publication]:
     """Create the publications of a just-published answer: one per thread of its incident.
 

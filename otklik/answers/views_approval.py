@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.contrib import messages
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -21,6 +21,7 @@ from otklik.answers.forms_approval import ApprovalRuleForm
 from otklik.answers.models import ApprovalRule
 from otklik.core.decorators import head_required
 from otklik.core.htmx import render_page
+from otklik.core.xlsx import absolute, export_filename, field_header, wants_xlsx, xlsx_response
 from otklik.org.forms import changed_fields_message, log_change, save_logged
 from otklik.org.views import active_param, filter_active, paginate
 
@@ -30,6 +31,35 @@ if TYPE_CHECKING:
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
+
+
+def export_approval_rules(request: HttpRequest, rules: QuerySet[ApprovalRule]) -> HttpResponse:
+    headers = [
+        "ID",
+        (_("Conditions"), 50),
+        field_header(ApprovalRule, "group"),
+        field_header(ApprovalRule, "kind"),
+        field_header(ApprovalRule, "high_priority_only"),
+        field_header(ApprovalRule, "new_operator_days"),
+        (field_header(ApprovalRule, "note"), 40),
+        field_header(ApprovalRule, "is_active"),
+        _("Link"),
+    ]
+    lines = (
+        [
+            rule.pk,
+            describe_rule(rule),
+            rule.group.name if rule.group else "",
+            rule.get_kind_display() if rule.kind else "",
+            rule.high_priority_only,
+            rule.new_operator_days,
+            rule.note,
+            rule.is_active,
+            absolute(request, f"/settings/approval/{rule.pk}/"),
+        ]
+        for rule in rules.iterator(chunk_size=1000)
+    )
+    return xlsx_response(export_filename("approval-rules"), [(_("Approval rules"), headers, lines)])
 
 
 @head_required
@@ -43,6 +73,8 @@ def approval_list(request: HttpRequest) -> HttpResponse:
         rules = rules.filter(Q(note__icontains=q) | Q(group__name__icontains=q))
     if kind:
         rules = rules.filter(kind=kind)
+    if wants_xlsx(request):
+        return export_approval_rules(request, rules.order_by("id"))
     page = paginate(request, rules.order_by("id"))
     rows = [(rule, describe_rule(rule)) for rule in page.object_list]
     context = {

@@ -21,6 +21,7 @@ from otklik.answers.forms_kb import ArticleForm, code_label
 from otklik.answers.models import Article
 from otklik.core.decorators import head_required, service_required
 from otklik.core.htmx import render_page
+from otklik.core.xlsx import absolute, export_filename, field_header, wants_xlsx, xlsx_response
 from otklik.org.forms import save_logged
 from otklik.org.views import search
 
@@ -48,6 +49,34 @@ def _checks(codes: list[str]) -> list[dict[str, str]]:
     ]
 
 
+def export_articles(request: HttpRequest, articles: list[Article]) -> HttpResponse:
+    """The articles the user may read, as found (the knowledge base is small: already a list)."""
+    headers = [
+        (field_header(Article, "title"), 40),
+        (field_header(Article, "codes"), 40),
+        (field_header(Article, "body"), 80),
+        (field_header(Article, "good_example"), 50),
+        (field_header(Article, "bad_example"), 50),
+        field_header(Article, "is_published"),
+        field_header(Article, "updated_at"),
+        _("Link"),
+    ]
+    lines = [
+        [
+            a.title,
+            ", ".join(str(code_label(c)) for c in (a.codes or []) if c in CODES),
+            a.body,
+            a.good_example,
+            a.bad_example,
+            a.is_published,
+            a.updated_at,
+            absolute(request, reverse("kb-article", args=[a.slug])),
+        ]
+        for a in articles
+    ]
+    return xlsx_response(export_filename("knowledge-base"), [(_("Knowledge base"), headers, lines)])
+
+
 @service_required
 def kb_list(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
@@ -58,6 +87,8 @@ def kb_list(request: HttpRequest) -> HttpResponse:
     if code:
         # `codes` is a JSON list: filtered here, the same on SQLite and PostgreSQL (the base is small).
         rows = [a for a in rows if code in (a.codes or [])]
+    if wants_xlsx(request):
+        return export_articles(request, rows)
     for article in rows:
         article.checks = _checks(article.codes or [])  # type: ignore[attr-defined]
     context = {

@@ -8,6 +8,7 @@ Templates are reference data: edited directly and logged in the admin log like r
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
@@ -31,6 +32,7 @@ from otklik.answers.forms_templates import AnswerTemplateForm, TemplatePreviewFo
 from otklik.answers.models import AnswerTemplate
 from otklik.core.decorators import head_required
 from otklik.core.htmx import render_page
+from otklik.core.xlsx import absolute, export_filename, field_header, wants_xlsx, xlsx_response
 from otklik.org.forms import changed_fields_message, log_change, save_logged
 from otklik.org.models import TopicGroup
 from otklik.org.views import active_param, filter_active, int_param, paginate, search
@@ -45,6 +47,39 @@ GENERAL = "general"
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
+
+
+def export_templates(request: HttpRequest, templates: Any) -> HttpResponse:
+    headers = [
+        "ID",
+        (field_header(AnswerTemplate, "name"), 40),
+        field_header(AnswerTemplate, "kind"),
+        field_header(AnswerTemplate, "group"),
+        field_header(AnswerTemplate, "topic"),
+        (field_header(AnswerTemplate, "text"), 80),
+        field_header(AnswerTemplate, "is_active"),
+        field_header(AnswerTemplate, "updated_by"),
+        field_header(AnswerTemplate, "updated_at"),
+        _("Link"),
+    ]
+
+    def lines() -> Iterator[list[Any]]:
+        for t in templates.iterator(chunk_size=1000):
+            group = t.group or (t.topic.group if t.topic else None)
+            yield [
+                t.pk,
+                t.name,
+                t.get_kind_display(),
+                group.name if group else _("general"),
+                t.topic.name if t.topic else "",
+                t.text,
+                t.is_active,
+                t.updated_by.display_name if t.updated_by else "",
+                t.updated_at,
+                absolute(request, f"/settings/answer-templates/{t.pk}/"),
+            ]
+
+    return xlsx_response(export_filename("answer-templates"), [(_("Answer templates"), headers, lines())])
 
 
 @head_required
@@ -68,6 +103,8 @@ def template_list(request: HttpRequest) -> HttpResponse:
     templates = templates.select_related("group", "topic", "topic__group", "updated_by").order_by(
         kind_order, "name", "id"
     )
+    if wants_xlsx(request):
+        return export_templates(request, templates)
     context = {
         "page": paginate(request, templates),
         "q": q,

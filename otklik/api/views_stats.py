@@ -84,8 +84,8 @@ The figures of a period of city days (Asia/Yekaterinburg), both ends included; e
 docs/STATS.md. Incidents are those created in the period (merged ones left out); assignments those created in the
 period (cancelled ones left out; the department scorecard's rows); posts those written in the period.
 
-- Shares are in [0, 1], or `null` when there is nothing to divide by (`satisfied_share` is always `null`: the
-  citizens' satisfaction is not recorded yet).
+- Shares are in [0, 1], or `null` when there is nothing to divide by (`satisfied_share`: among the incidents whose
+  final answer was published in the period, those the citizen was satisfied with — docs/STATS.md).
 - `*_hours` are working hours (the clocks' time where a clock measured the interval, which leaves out waiting for
   the citizen; otherwise the city's working calendar); `*_calendar_hours` are the same in calendar hours.
   Medians and 90th percentiles (linear interpolation).
@@ -144,7 +144,7 @@ class StatsView(APIView):
                     "final_answer_p90_hours": 30.5,
                     "final_answer_p90_calendar_hours": 70.0,
                     "overdue_now": 7,
-                    "satisfied_share": None,
+                    "satisfied_share": 0.71,
                     "reopened_share": 0.04,
                     "rework_share": 0.12,
                     "not_competent_share": 0.05,

@@ -246,11 +246,17 @@ class AnswerForm(CardForm):
         choices=[(PUBLISH, PUBLISH), (APPROVAL, APPROVAL)], required=False, widget=forms.HiddenInput
     )
 
+    def __init__(self, *args: Any, link_required: bool = True, **kwargs: Any) -> None:
+        # False when the incident's thread is answered by a channel adapter (otklik.answers.outbox): the outbox
+        # publishes the reply itself and records its link, so there is nothing to paste.
+        self.link_required = link_required
+        super().__init__(*args, **kwargs)
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if not data.get("action"):
             data["action"] = PUBLISH
-        if data.get("action") == PUBLISH and not data.get("link") and "link" not in self.errors:
+        if data.get("action") == PUBLISH and self.link_required and not data.get("link") and "link" not in self.errors:
             self.add_error("link", _("Paste the link of the reply you published in the network."))
         return data
 

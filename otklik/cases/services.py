@@ -372,10 +372,10 @@ def do_route(
             "due_at": due_at.isoformat(),
         },
     )
-    from otklik.notifications.services import notify_new_assignment
+    from otklik.notifications.services import notify_new_assignments
 
-    for assignment in created:
-        notify_new_assignment(assignment)
+    if created:
+        notify_new_assignments(created)
     return created
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
@@ -21,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from otklik.core.decorators import service_required
 from otklik.core.errors import DomainError
 from otklik.core.htmx import render_page
+from otklik.core.xlsx import wants_xlsx, xlsx_response
 from otklik.intake.choices import ImportOutcome, ImportStatus
 from otklik.intake.forms import MappingForm, RereadForm, UploadForm
 from otklik.intake.importing import (
@@ -36,7 +38,7 @@ from otklik.intake.importing import (
     map_rows,
     max_upload_bytes,
 )
-from otklik.intake.models import ImportJob
+from otklik.intake.models import ImportJob, ImportRow
 from otklik.intake.services import (
     do_create_import_job,
     do_reread_import_job,
@@ -121,12 +123,7 @@ def _job_context(request: HttpRequest, job: ImportJob, **extra: Any) -> dict[str
         context["reading"] = _reading(job)
         context.update(_preview(job, form.lenient_mapping()))
     elif job.is_finished:
-        shown = request.GET.get("rows", "rejected")
-        rows = job.rows.filter(outcome=ImportOutcome.REJECTED)
-        if shown == "warnings":
-            rows = job.rows.exclude(outcome=ImportOutcome.REJECTED).exclude(message="")
-        else:
-            shown = "rejected"
+        shown, rows = shown_rows(request, job)
         context["rows_shown"] = shown
         page = Paginator(rows.order_by("row_number"), ROWS_PER_PAGE).get_page(request.GET.get("page"))
         for row in page:
@@ -134,6 +131,25 @@ def _job_context(request: HttpRequest, job: ImportJob, **extra: Any) -> dict[str
             row.pairs = [(header, value) for header, value in pairs if value.strip()]  # type: ignore[attr-defined]
         context["rows_page"] = page
     return context
+
+
+def shown_rows(request: HttpRequest, job: ImportJob) -> tuple[str, QuerySet[ImportRow]]:
+    """The rows of a finished import the page shows: `rejected` (the default) or `warnings`."""
+    if request.GET.get("rows") == "warnings":
+        return "warnings", job.rows.exclude(outcome=ImportOutcome.REJECTED).exclude(message="")
+    return "rejected", job.rows.filter(outcome=ImportOutcome.REJECTED)
+
+
+def export_shown_rows(request: HttpRequest, job: ImportJob) -> HttpResponse:
+    """`?format=xlsx` on a finished import: the rows of the current tab, with the columns of the report."""
+    shown, rows = shown_rows(request, job)
+    headers = [_("Row"), _("Result"), (_("Reason or warning"), 50), *job.headers]
+    lines = (
+        [row.row_number, row.get_outcome_display(), row.message, *[str(v) for v in row.values]]
+        for row in rows.order_by("row_number").iterator(chunk_size=1000)
+    )
+    title = _("Rejected rows") if shown == "rejected" else _("Rows with warnings")
+    return xlsx_response(_report_name(job, "xlsx").replace("-report-", f"-{shown}-"), [(title, headers, lines)])
 
 
 def _reading(job: ImportJob) -> str:
@@ -152,6 +168,8 @@ def _get_job(pk: int) -> ImportJob:
 def import_job(request: HttpRequest, pk: int) -> HttpResponse:
     """Mapping (before the run), progress (while it runs), result (after)."""
     job = _get_job(pk)
+    if wants_xlsx(request) and job.is_finished:
+        return export_shown_rows(request, job)
     return render_page(request, "intake/import_job.html", _job_context(request, job), partial="state")
 
 

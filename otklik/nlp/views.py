@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from otklik.cases.choices import IncidentStatus
 from otklik.core.decorators import reader_required
 from otklik.core.htmx import render_page
+from otklik.core.xlsx import absolute, export_filename, field_header, wants_xlsx, xlsx_response
 from otklik.intake.models import Post
 from otklik.nlp.models import Spike, SpikeKind, SpikeWindow
 from otklik.nlp.spikes import BASELINE_DAYS, _place
@@ -176,6 +178,8 @@ def spike_list_view(request: HttpRequest) -> HttpResponse:
     form = SpikeFilterForm(request.GET)
     filters = form.valid_data()
     now = timezone.now()
+    if wants_xlsx(request):
+        return export_spikes(request, spike_list(filters))
     spikes = list(spike_list(filters)[:LIST_LIMIT])
     context = {
         "form": form,
@@ -188,3 +192,41 @@ def spike_list_view(request: HttpRequest) -> HttpResponse:
         "limit": LIST_LIMIT,
     }
     return render_page(request, "nlp/spikes.html", context, partial="spikes")
+
+
+def export_spikes(request: HttpRequest, spikes: QuerySet[Spike]) -> HttpResponse:
+    """Every spike matching the filters (the page shows the latest LIST_LIMIT) as XLSX."""
+    headers = [
+        (field_header(Spike, "key"), 40),
+        field_header(Spike, "kind"),
+        field_header(Spike, "window"),
+        field_header(Spike, "count"),
+        field_header(Spike, "baseline"),
+        _("Times the usual"),
+        field_header(Spike, "is_active"),
+        field_header(Spike, "detected_at"),
+        field_header(Spike, "last_seen_at"),
+        field_header(Spike, "ended_at"),
+        _("Incidents"),
+        _("Link to the incidents"),
+    ]
+
+    def lines() -> Iterator[list[Any]]:
+        for spike in spikes.iterator(chunk_size=1000):
+            ids = ",".join(str(pk) for pk in spike.incident_ids)
+            yield [
+                spike.key,
+                spike.get_kind_display(),
+                spike.get_window_display(),
+                spike.count,
+                round(spike.baseline, 2),
+                round(spike.count / spike.baseline, 1) if spike.baseline > 0 else None,
+                spike.is_active,
+                spike.detected_at,
+                spike.last_seen_at,
+                spike.ended_at,
+                len(spike.incident_ids),
+                absolute(request, f"/inbox/?view=all&ids={ids}") if ids else "",
+            ]
+
+    return xlsx_response(export_filename("spikes"), [(_("Spikes"), headers, lines())])

@@ -102,7 +102,6 @@ class Notice:
 def do_notify_many(notices: Iterable[Notice]) -> int:
     """do_notify for many notices at once: one INSERT for all rows (a sweep notifying thousands), falling back to
     one by one when some were already sent (their dedup key exists). Returns how many notifications were created."""
-    from otklik.notifications.tasks import send_notification_emails
 
     notices = list(notices)
     rows = [
@@ -138,12 +137,18 @@ def do_notify_many(notices: Iterable[Notice]) -> int:
                 )
             )
         return total
-    ids = [notification.pk for notification in created]
+    enqueue_emails([notification.pk for notification in created])
+    return len(created)
+
+
+def enqueue_emails(ids: list[int]) -> None:
+    """E-mail these notifications after the commit, by one task per EMAIL_BATCH of them."""
+    from otklik.notifications.tasks import send_notification_emails
+
     for start in range(0, len(ids), EMAIL_BATCH):
         # Robust: a broker away at commit must not fail the caller (a sweep whose claims are committed);
         # sweep_unsent_emails sends what was not enqueued.
         transaction.on_commit(partial(send_notification_emails.delay, ids[start : start + EMAIL_BATCH]), robust=True)
-    return len(created)
 
 
 def do_mark_read(recipient: User, *, notification_ids: Iterable[int] | None = None) -> int:
@@ -162,19 +167,38 @@ def _assignment_url(assignment: Assignment) -> str:
     return f"/assignments/{assignment.pk}/"
 
 
-def notify_new_assignment(assignment: Assignment) -> list[Notification]:
-    incident = assignment.incident
-    return do_notify(
-        department_recipients(assignment.department),
+def _new_assignment_notice(assignment: Assignment) -> Notice:
+    return Notice(
+        recipients=department_recipients(assignment.department),
         kind=NotificationKind.ASSIGNMENT_NEW,
-        title=_("New assignment on incident #%(id)s") % {"id": incident.pk},
+        title=_("New assignment on incident #%(id)s") % {"id": assignment.incident_id},
         body=_("The feedback service asks for information for an answer to a citizen. Due: %(due)s.")
         % {"due": timezone.localtime(assignment.due_at).strftime("%d.%m.%Y %H:%M") if assignment.due_at else "—"},
         url=_assignment_url(assignment),
         dedup_key=f"assignment-new:{assignment.pk}",
-        incident_id=incident.pk,
+        incident_id=assignment.incident_id,
         assignment_id=assignment.pk,
     )
+
+
+def notify_new_assignment(assignment: Assignment) -> list[Notification]:
+    notice = _new_assignment_notice(assignment)
+    return do_notify(
+        notice.recipients,
+        kind=notice.kind,
+        title=notice.title,
+        body=notice.body,
+        url=notice.url,
+        dedup_key=notice.dedup_key,
+        incident_id=notice.incident_id,
+        assignment_id=notice.assignment_id,
+    )
+
+
+def notify_new_assignments(assignments: Sequence[Assignment]) -> int:
+    """The departments of just-created assignments are notified together: one INSERT, one e-mail task (routing
+    runs for every incoming post)."""
+    return do_notify_many(_new_assignment_notice(a) for a in assignments)
 
 
 def notify_rework(assignment: Assignment, comment: str) -> list[Notification]:

@@ -6,7 +6,7 @@ region only. Every create, edit and (de)activation is logged in the admin log (`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from otklik.core.decorators import head_required
 from otklik.core.htmx import render_page
+from otklik.core.xlsx import absolute, export_filename, field_header, wants_xlsx, xlsx_response
 from otklik.org.choices import DepartmentKind
 from otklik.org.forms import DepartmentForm, RoutingRuleForm, changed_fields_message, log_change, save_logged
 from otklik.org.models import Department, RoutingRule, TopicGroup
@@ -121,6 +122,8 @@ def rule_list(request: HttpRequest) -> HttpResponse:
         .prefetch_related("co_executors")
         .order_by("order", "id")
     )
+    if wants_xlsx(request):
+        return export_rules(request, rules)
     context = {
         "page": paginate(request, rules),
         "q": q,
@@ -131,6 +134,46 @@ def rule_list(request: HttpRequest) -> HttpResponse:
         "departments": Department.objects.order_by("name"),
     }
     return render_page(request, "org/rule_list.html", context, partial="results")
+
+
+def export_rules(request: HttpRequest, rules: QuerySet[RoutingRule]) -> HttpResponse:
+    """The filtered routing rules as XLSX (the co-executors prefetched per chunk)."""
+    headers = [
+        "ID",
+        field_header(RoutingRule, "order"),
+        (field_header(RoutingRule, "name"), 40),
+        field_header(RoutingRule, "group"),
+        field_header(RoutingRule, "topic"),
+        field_header(RoutingRule, "territory"),
+        (field_header(RoutingRule, "keywords"), 40),
+        field_header(RoutingRule, "lead"),
+        (field_header(RoutingRule, "co_executors"), 40),
+        field_header(RoutingRule, "due_hours"),
+        field_header(RoutingRule, "lead_from_building"),
+        field_header(RoutingRule, "is_active"),
+        _("Link"),
+    ]
+
+    def lines() -> Iterator[list[Any]]:
+        for rule in rules.iterator(chunk_size=500):
+            group = rule.group or (rule.topic.group if rule.topic else None)
+            yield [
+                rule.pk,
+                rule.order,
+                rule.name,
+                group.name if group else "",
+                rule.topic.name if rule.topic else "",
+                str(rule.territory) if rule.territory else "",
+                ", ".join(rule.keyword_list),
+                rule.lead.name if rule.lead else "",
+                ", ".join(d.name for d in rule.co_executors.all()),
+                rule.due_hours,
+                rule.lead_from_building,
+                rule.is_active,
+                absolute(request, f"/settings/rules/{rule.pk}/"),
+            ]
+
+    return xlsx_response(export_filename("routing-rules"), [(_("Routing rules"), headers, lines())])
 
 
 def _rule_form_page(request: HttpRequest, rule: RoutingRule | None) -> HttpResponse:
@@ -192,6 +235,8 @@ def department_list(request: HttpRequest) -> HttpResponse:
         .annotate(user_count=Count("users", filter=Q(users__is_active=True), distinct=True))
         .order_by("name")
     )
+    if wants_xlsx(request):
+        return export_departments(request, departments)
     context = {
         "page": paginate(request, departments),
         "q": q,
@@ -200,6 +245,40 @@ def department_list(request: HttpRequest) -> HttpResponse:
         "active": active,
     }
     return render_page(request, "org/department_list.html", context, partial="results")
+
+
+def export_departments(request: HttpRequest, departments: QuerySet[Department]) -> HttpResponse:
+    headers = [
+        "ID",
+        (field_header(Department, "name"), 40),
+        field_header(Department, "short_name"),
+        field_header(Department, "kind"),
+        field_header(Department, "parent"),
+        field_header(Department, "email"),
+        field_header(Department, "phone"),
+        (field_header(Department, "contacts"), 40),
+        _("Users"),
+        field_header(Department, "is_active"),
+        _("Link"),
+    ]
+
+    def lines() -> Iterator[list[Any]]:
+        for d in departments.iterator(chunk_size=1000):
+            yield [
+                d.pk,
+                d.name,
+                d.short_name,
+                d.get_kind_display(),
+                d.parent.name if d.parent else "",
+                d.email,
+                d.phone,
+                d.contacts,
+                d.user_count,  # type: ignore[attr-defined]
+                d.is_active,
+                absolute(request, f"/settings/departments/{d.pk}/"),
+            ]
+
+    return xlsx_response(export_filename("departments"), [(_("Departments"), headers, lines())])
 
 
 def _department_form_page(request: HttpRequest, department: Department | None) -> HttpResponse:

@@ -3,6 +3,7 @@ landmarks. The import itself is otklik.org.gazetteer.do_import_gazetteer (format
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django import forms
@@ -16,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from otklik.core.decorators import head_required
 from otklik.core.htmx import render_page
+from otklik.core.xlsx import export_filename, wants_xlsx, xlsx_response
 from otklik.org.forms import StyledFormMixin
 from otklik.org.gazetteer import do_import_gazetteer
 from otklik.org.models import Building, Landmark, Street
@@ -67,11 +69,55 @@ def _rows(what: str, q: str) -> Any:
     return buildings.order_by("street__name", "house")
 
 
+def _name(value: Any) -> str:
+    return str(value) if value is not None else ""
+
+
+def export_gazetteer(what: str, rows: Any) -> HttpResponse:
+    """The shown tab (streets, buildings or landmarks) with its search, as XLSX: the same columns as the page."""
+    if what == "streets":
+        headers: list[Any] = [
+            "ID",
+            _("Street"),
+            (_("Other names"), 40),
+            _("District"),
+            _("Managing company"),
+            _("Buildings"),
+        ]
+        lines: Iterator[list[Any]] = (
+            [s.pk, str(s), s.aliases, _name(s.territory), _name(s.company), s.n] for s in rows.iterator(chunk_size=2000)
+        )
+        title = _("Streets")
+    elif what == "landmarks":
+        headers = ["ID", _("Landmark"), (_("Other names"), 40), _("Building"), _("District")]
+        lines = (
+            [lm.pk, lm.name, lm.aliases, _name(lm.building), _name(lm.territory)]
+            for lm in rows.iterator(chunk_size=2000)
+        )
+        title = _("Landmarks")
+    else:
+        headers = ["ID", _("Street"), _("House"), _("District"), _("Managing company")]
+        lines = (
+            [
+                b.pk,
+                str(b.street),
+                b.house,
+                _name(b.territory or b.street.territory),
+                _name(b.company or b.street.company),
+            ]
+            for b in rows.iterator(chunk_size=2000)
+        )
+        title = _("Buildings")
+    return xlsx_response(export_filename(f"gazetteer-{what}"), [(title, headers, lines)])
+
+
 @head_required
 def gazetteer(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
     what = request.GET.get("what", "buildings")
     what = what if what in WHATS else "buildings"
+    if wants_xlsx(request):
+        return export_gazetteer(what, _rows(what, q))
     context = {
         "page": paginate(request, _rows(what, q)),
         "q": q,

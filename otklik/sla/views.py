@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, When
+from django.db.models import Case, QuerySet, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
@@ -22,6 +23,7 @@ from otklik.cases.views.board import bar_bucket
 from otklik.core.decorators import department_required, reader_required, service_required
 from otklik.core.errors import DomainError
 from otklik.core.htmx import render_page
+from otklik.core.xlsx import absolute, export_filename, field_header, wants_xlsx, xlsx_response
 from otklik.sla.choices import OPEN_STATES, ExtensionStatus
 from otklik.sla.models import Clock, ExtensionRequest
 from otklik.sla.scorecard import scorecard
@@ -86,12 +88,68 @@ def department_scorecard(request: HttpRequest) -> HttpResponse:
         "assignments": sum(r.assignments for r in rows),
         "share": on_time / judged if judged else None,
     }
+    if wants_xlsx(request):
+        return export_scorecard(rows, start, end)
     return render_page(
         request,
         "sla/scorecard.html",
         {"form": form, "rows": rows, "start": start, "end": end, "totals": totals},
         partial="scorecard",
     )
+
+
+def _share(value: float | None) -> float | None:
+    return round(value * 100, 1) if value is not None else None
+
+
+def _hours(value: float | None) -> float | None:
+    return round(value, 1) if value is not None else None
+
+
+def export_scorecard(rows: list, start: dt.date, end: dt.date) -> HttpResponse:
+    """The scorecard as XLSX: the same columns as the page (shares in %, hours as numbers)."""
+    headers = [
+        _("Department"),
+        _("Assignments"),
+        _("On time, %"),
+        _("To information, working h (median)"),
+        _("To information, working h (mean)"),
+        _("To information, calendar h (median)"),
+        _("To information, calendar h (mean)"),
+        _("Rework, %"),
+        _("Returns for rework"),
+        _("Returns by criterion"),
+        _("Not our competence"),
+        _("Extensions"),
+        _("Extensions approved"),
+    ]
+
+    def criteria(row: Any) -> str:
+        parts = [f"{c.label}: {c.count}" for c in row.criteria_counts if c.count]
+        if row.returns_without_criteria:
+            parts.append(f"{_('no criterion given')}: {row.returns_without_criteria}")
+        return "; ".join(parts)
+
+    lines = [
+        [
+            row.department.name,
+            row.assignments,
+            _share(row.on_time_share),
+            _hours(row.median_working_hours),
+            _hours(row.mean_working_hours),
+            _hours(row.median_calendar_hours),
+            _hours(row.mean_calendar_hours),
+            _share(row.rework_share),
+            row.returns,
+            criteria(row),
+            row.declined,
+            row.extensions,
+            row.extensions_approved,
+        ]
+        for row in rows
+    ]
+    title = f"{start:%d.%m.%Y} — {end:%d.%m.%Y}"
+    return xlsx_response(export_filename(f"scorecard-{start:%Y%m%d}-{end:%Y%m%d}"), [(title, headers, lines)])
 
 
 def _user(request: HttpRequest) -> User:
@@ -174,9 +232,50 @@ def extension_list(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Extension approved.") if approve else _("Extension refused."))
         return redirect("extensions")
-    requests = list(
-        ExtensionRequest.objects.select_related(
-            "clock__incident", "clock__assignment__department", "requested_by", "decided_by"
-        ).order_by(Case(When(status=ExtensionStatus.PENDING, then=0), default=1), "-created_at")[:200]
-    )
+    queryset = ExtensionRequest.objects.select_related(
+        "clock__incident", "clock__assignment__department", "requested_by", "decided_by"
+    ).order_by(Case(When(status=ExtensionStatus.PENDING, then=0), default=1), "-created_at")
+    if wants_xlsx(request):
+        return export_extensions(request, queryset)
+    requests = list(queryset[:200])
     return render_page(request, "sla/extensions.html", {"requests": requests, "may_decide": may_decide})
+
+
+def export_extensions(request: HttpRequest, queryset: QuerySet[ExtensionRequest]) -> HttpResponse:
+    """Every extension request (the page shows the latest 200) as XLSX."""
+    headers = [
+        _("Incident №"),
+        _("Department"),
+        field_header(ExtensionRequest, "hours"),
+        field_header(ExtensionRequest, "requested_by"),
+        field_header(ExtensionRequest, "created_at"),
+        (field_header(ExtensionRequest, "reason"), 50),
+        field_header(ExtensionRequest, "old_due_at"),
+        field_header(ExtensionRequest, "new_due_at"),
+        field_header(ExtensionRequest, "status"),
+        field_header(ExtensionRequest, "decided_by"),
+        field_header(ExtensionRequest, "decided_at"),
+        (field_header(ExtensionRequest, "decision_note"), 40),
+        _("Link"),
+    ]
+
+    def lines() -> Iterator[list[Any]]:
+        for r in queryset.iterator(chunk_size=1000):
+            assignment = r.clock.assignment
+            yield [
+                r.clock.incident_id,
+                assignment.department.name if assignment else "",
+                r.hours,
+                r.requested_by.display_name if r.requested_by else "",
+                r.created_at,
+                r.reason,
+                r.old_due_at,
+                r.new_due_at,
+                r.get_status_display(),
+                r.decided_by.display_name if r.decided_by else "",
+                r.decided_at,
+                r.decision_note,
+                absolute(request, f"/incidents/{r.clock.incident_id}/"),
+            ]
+
+    return xlsx_response(export_filename("extensions"), [(_("Extension requests"), headers, lines())])

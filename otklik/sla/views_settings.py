@@ -13,6 +13,7 @@ again after the commit, so a request in between cannot keep the old one; other p
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
@@ -31,6 +32,7 @@ from otklik.core.decorators import head_required
 from otklik.core.errors import DomainError
 from otklik.core.htmx import render_page
 from otklik.core.worktime import WorkCalendar, default_calendar, get_calendar, reset_calendar
+from otklik.core.xlsx import Sheet, absolute, export_filename, field_header, wants_xlsx, xlsx_response
 from otklik.org.forms import changed_fields_message, log_change, save_logged
 from otklik.org.views import active_param, filter_active, paginate, search
 from otklik.sla.clocks import reset_policies
@@ -133,8 +135,56 @@ def policy_list(request: HttpRequest) -> HttpResponse:
     active = active_param(request)
     policies = search(filter_active(SlaPolicy.objects.all(), active), q, ["name", "group__name", "topic__name"])
     policies = policies.select_related("group", "topic", "topic__group").order_by("order", "pk")
+    if wants_xlsx(request):
+        return export_policies(request, policies)
     context = {"section": "policies", "page": paginate(request, policies), "q": q, "active": active}
     return render_page(request, "sla/settings_policy_list.html", context, partial="results")
+
+
+def export_policies(request: HttpRequest, policies: models.QuerySet[SlaPolicy]) -> HttpResponse:
+    names = [
+        "order",
+        "name",
+        "group",
+        "topic",
+        "priority",
+        "channel",
+        "first_answer_hours",
+        "assignment_hours",
+        "answer_hours",
+        "final_answer_days",
+        "calendar_time",
+        "warn_at_percent",
+        "long_overdue_hours",
+        "long_overdue_roles",
+        "is_active",
+    ]
+    headers = ["ID", *(field_header(SlaPolicy, name) for name in names), _("Link")]
+
+    def lines() -> Iterator[list[Any]]:
+        for p in policies.iterator(chunk_size=1000):
+            group = p.group or (p.topic.group if p.topic else None)
+            yield [
+                p.pk,
+                p.order,
+                p.name,
+                group.name if group else "",
+                p.topic.name if p.topic else "",
+                p.get_priority_display(),
+                p.get_channel_display() if p.channel else "",
+                p.first_answer_hours,
+                p.assignment_hours,
+                p.answer_hours,
+                p.final_answer_days,
+                p.calendar_time,
+                p.warn_at_percent,
+                p.long_overdue_hours,
+                p.long_overdue_roles,
+                p.is_active,
+                absolute(request, f"/settings/sla/policies/{p.pk}/"),
+            ]
+
+    return xlsx_response(export_filename("sla-policies"), [(_("Deadline policies"), headers, lines())])
 
 
 def _policy_form_page(request: HttpRequest, policy: SlaPolicy | None) -> HttpResponse:
@@ -184,6 +234,8 @@ def duty_list(request: HttpRequest) -> HttpResponse:
     shifts = DutyShift.objects.select_related("user").order_by("starts_at", "pk")
     upcoming = shifts.filter(ends_at__gt=now)
     past = shifts.filter(ends_at__lte=now, ends_at__gt=now - dt.timedelta(days=30)).order_by("-starts_at")
+    if wants_xlsx(request):
+        return export_shifts(upcoming, past if show_past else None)
     context = {
         "section": "duty",
         "now": now,
@@ -192,6 +244,26 @@ def duty_list(request: HttpRequest) -> HttpResponse:
         "show_past": show_past,
     }
     return render(request, "sla/settings_duty_list.html", context)
+
+
+def export_shifts(upcoming: models.QuerySet[DutyShift], past: models.QuerySet[DutyShift] | None) -> HttpResponse:
+    """Current and upcoming shifts; the last 30 days' on a second sheet when the page shows them."""
+    headers = [
+        "ID",
+        field_header(DutyShift, "user"),
+        field_header(DutyShift, "starts_at"),
+        field_header(DutyShift, "ends_at"),
+        (field_header(DutyShift, "note"), 40),
+    ]
+
+    def lines(shifts: models.QuerySet[DutyShift]) -> Iterator[list[Any]]:
+        for shift in shifts.iterator(chunk_size=1000):
+            yield [shift.pk, shift.user.display_name, shift.starts_at, shift.ends_at, shift.note]
+
+    sheets: list[Sheet] = [(_("Current and upcoming"), headers, lines(upcoming))]
+    if past is not None:
+        sheets.append((_("Past 30 days"), headers, lines(past)))
+    return xlsx_response(export_filename("duty-rota"), sheets)
 
 
 @head_required
@@ -317,7 +389,10 @@ def delegation_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     delegations = Delegation.objects.select_related("head", "acting", "created_by", "revoked_by")
     current = delegations.filter(revoked_at__isnull=True, ends_at__gt=now).order_by("starts_at", "pk")
-    past = delegations.filter(Q(revoked_at__isnull=False) | Q(ends_at__lte=now)).order_by("-starts_at", "-pk")[:50]
+    past = delegations.filter(Q(revoked_at__isnull=False) | Q(ends_at__lte=now)).order_by("-starts_at", "-pk")
+    if wants_xlsx(request):
+        return export_delegations(current, past)
+    past = past[:50]
     user = _user(request)
     context = {
         "section": "delegations",
@@ -328,6 +403,45 @@ def delegation_list(request: HttpRequest) -> HttpResponse:
         "may_revoke_all": user.role == Role.ADMIN or user.is_superuser,
     }
     return render(request, "sla/settings_delegation_list.html", context)
+
+
+def export_delegations(current: models.QuerySet[Delegation], past: models.QuerySet[Delegation]) -> HttpResponse:
+    """Current and upcoming delegations, and every past or revoked one (the page shows the latest 50)."""
+    headers = [
+        "ID",
+        field_header(Delegation, "head"),
+        field_header(Delegation, "acting"),
+        field_header(Delegation, "starts_at"),
+        field_header(Delegation, "ends_at"),
+        (field_header(Delegation, "reason"), 40),
+        field_header(Delegation, "created_by"),
+        field_header(Delegation, "created_at"),
+        field_header(Delegation, "revoked_at"),
+        field_header(Delegation, "revoked_by"),
+    ]
+
+    def name(user: Any) -> str:
+        return user.display_name if user else ""
+
+    def lines(delegations: models.QuerySet[Delegation]) -> Iterator[list[Any]]:
+        for d in delegations.iterator(chunk_size=1000):
+            yield [
+                d.pk,
+                name(d.head),
+                name(d.acting),
+                d.starts_at,
+                d.ends_at,
+                d.reason,
+                name(d.created_by),
+                d.created_at,
+                d.revoked_at,
+                name(d.revoked_by),
+            ]
+
+    return xlsx_response(
+        export_filename("delegations"),
+        [(_("Current and upcoming"), headers, lines(current)), (_("Past and revoked"), headers, lines(past))],
+    )
 
 
 @head_required

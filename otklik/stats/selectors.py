@@ -28,7 +28,11 @@ The figures:
    calendar between the two moments. `*_calendar_hours` are the same in calendar hours.
 4. `overdue_now` — open incidents whose due time has passed, now, whatever their creation date (the inbox's
    «Просроченные» view under the same filters).
-5. `satisfied_share` — null: Otklik does not record the citizens' satisfaction yet (the feedback issue).
+5. `satisfied_share` — of the incidents whose final answer was published in the period (their first final answer
+   in the period; merged ones left out; the same filters), those whose citizen was satisfied: not reopened after
+   that answer, and a `satisfied` follow-up or a survey answered "solved" (`otklik.satisfaction.stats`, the same
+   population and classes as docs/SATISFACTION.md). Its population differs from `answered`'s on purpose: it is
+   counted by the time of the answer, not of the incident's creation.
 6. `reopened_share` — of the answered incidents, those reopened at least once (a `reopened` event).
 7. `rework_share` / `not_competent_share` — of the assignments, those returned for rework at least once / declined
    as not the department's competence (the scorecard's `rework_share` / `declined_share`).
@@ -52,11 +56,14 @@ from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from otklik.answers.choices import AnswerKind, AnswerStatus
+from otklik.answers.models import Answer
 from otklik.cases.choices import OPEN_STATUSES, AssignmentStatus, EventVerb, IncidentStatus
 from otklik.cases.models import Assignment, Event, Incident, ReworkComment
 from otklik.core.worktime import city_zone, get_calendar
 from otklik.intake.models import Post
 from otklik.org.models import Department, TopicGroup
+from otklik.satisfaction.stats import SATISFIED, classify_incidents
 from otklik.sla.choices import ClockKind, ClockState
 from otklik.sla.models import Clock
 from otklik.sla.scorecard import period_bounds
@@ -188,6 +195,9 @@ class Stats:
     judged: int = 0
     reopened: int = 0
     overdue_now: int = 0
+    # The satisfaction population: incidents with a final answer published in the period, and the satisfied ones.
+    satisfaction_total: int = 0
+    satisfied: int = 0
     first_answer: Durations = field(default_factory=Durations)
     final_answer: Durations = field(default_factory=Durations)
     by_group: list[GroupRow] = field(default_factory=list)
@@ -209,7 +219,7 @@ class Stats:
 
     @property
     def satisfied_share(self) -> float | None:
-        return None  # not recorded yet (see the module's docstring)
+        return share(self.satisfied, self.satisfaction_total)
 
     @property
     def reopened_share(self) -> float | None:
@@ -346,6 +356,7 @@ def compute_stats(
     _places(stats, incidents)
     _department_figures(stats, assignments_in_period(start, end, filters))
     _mood(stats)
+    _satisfaction(stats)
     return stats
 
 
@@ -535,6 +546,30 @@ def _mood(stats: Stats) -> None:
         )
         for row in stats.by_group
     ]
+
+
+def _satisfaction(stats: Stats) -> None:
+    """`satisfied_share` (the module's docstring, 5): the first final answer of each incident under the filters
+    published in the period, classified by `otklik.satisfaction.stats.classify_incidents` (four queries)."""
+    since, until = period_bounds(stats.start, stats.end)
+    eligible = _filter_incidents(Incident.objects.exclude(status=IncidentStatus.MERGED), stats.filters)
+    first: dict[int, dt.datetime] = {}
+    for incident_id, published_at in (
+        Answer.objects.filter(
+            kind=AnswerKind.FINAL,
+            status=AnswerStatus.PUBLISHED,
+            published_at__gte=since,
+            published_at__lt=until,
+            incident__in=eligible,
+        )
+        .order_by("published_at", "pk")
+        .values_list("incident_id", "published_at")
+    ):
+        if published_at is not None:  # filtered by the query; for the type checker
+            first.setdefault(incident_id, published_at)
+    classes = classify_incidents(first)
+    stats.satisfaction_total = len(classes)
+    stats.satisfied = sum(1 for c in classes.values() if c == SATISFIED)
 
 
 def as_api(stats: Stats) -> dict[str, Any]:

@@ -101,7 +101,7 @@ def tiles(stats: Stats) -> list[Tile]:
             _("Open and past due, whenever created"),
             danger=stats.overdue_now > 0,
         ),
-        Tile(_("Satisfied"), _percent(stats.satisfied_share), period, _("Not recorded yet")),
+        Tile(_("Satisfied"), _percent(stats.satisfied_share), period, _("Of the incidents answered in the period")),
         Tile(_("Reopened"), _percent(stats.reopened_share), period, _("Of the answered incidents")),
         Tile(_("Returned for rework"), _percent(stats.rework_share), scorecard, _("Of the departments' assignments")),
         Tile(_("Not our competence"), _percent(stats.not_competent_share), scorecard, _("Assignments declined")),

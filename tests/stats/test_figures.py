@@ -22,7 +22,7 @@ def test_the_totals_of_the_period(city):
     assert stats.on_time_share == 0.5
     assert stats.overdue_now == 3  # a3, a4 and the old one from November
     assert stats.reopened_share == 0.5  # a1 of the two answered
-    assert stats.satisfied_share is None
+    assert stats.satisfied_share == 0.0  # answered in the period: a1 (reopened after it), a2 (no reaction)
     assert stats.posts == 6  # a1–a6 (a6's post now in a1)
     assert stats.negative_share == pytest.approx(2 / 6)  # a1 0.8, a3 0.9
     assert stats.mood_baseline == 0.5  # November: old 0.9, old2 unanalysed

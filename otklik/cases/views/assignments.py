@@ -34,6 +34,7 @@ from otklik.cases.services import do_assign_executor, do_decline, do_submit_info
 from otklik.core.decorators import department_required
 from otklik.core.errors import DomainError
 from otklik.core.htmx import render_page
+from otklik.core.xlsx import absolute, export_filename, field_header, wants_xlsx, xlsx_response
 
 if TYPE_CHECKING:
     from otklik.accounts.models import User
@@ -96,6 +97,8 @@ def assignment_list(request: HttpRequest) -> HttpResponse:
     else:
         rows = done_qs.order_by("-updated_at", "-id")
     rows = rows.select_related("assignee").annotate(first_text=first_post_text())
+    if wants_xlsx(request):
+        return export_assignments(request, rows, tab)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     for assignment in page:
         assignment.preview = first_line(assignment.first_text)  # type: ignore[attr-defined]
@@ -108,6 +111,38 @@ def assignment_list(request: HttpRequest) -> HttpResponse:
         "default_request": _("information for the answer: what has been done or will be done, and when"),
     }
     return render_page(request, "cases/assignment_list.html", context, partial="assignments")
+
+
+def export_assignments(request: HttpRequest, rows: QuerySet[Assignment], tab: str) -> HttpResponse:
+    """The list as XLSX: every row of the tab (the same permissions: the user's department only)."""
+    headers = [
+        _("Incident №"),
+        field_header(Assignment, "due_at"),
+        field_header(Assignment, "updated_at"),
+        field_header(Assignment, "status"),
+        field_header(Assignment, "role"),
+        (_("Text of the first post"), 60),
+        (field_header(Assignment, "request"), 50),
+        field_header(Assignment, "assignee"),
+        _("Link"),
+    ]
+
+    def lines() -> Any:
+        for a in rows.iterator(chunk_size=1000):
+            yield [
+                a.incident_id,
+                a.due_at,
+                a.updated_at,
+                a.get_status_display(),
+                a.get_role_display(),
+                a.first_text or "",  # type: ignore[attr-defined]
+                a.request or default_request(),
+                a.assignee.display_name if a.assignee else _("anyone in the department"),
+                absolute(request, f"/assignments/{a.pk}/"),
+            ]
+
+    title = _("To do") if tab == "open" else _("Answered in the last 30 days")
+    return xlsx_response(export_filename(f"assignments-{tab}"), [(title, headers, lines())])
 
 
 def _get_assignment(request: HttpRequest, pk: int) -> Assignment:

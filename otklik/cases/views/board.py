@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from otklik.cases.choices import ASSIGNMENT_OPEN, OPEN_STATUSES
 from otklik.cases.models import Assignment, Incident
 from otklik.cases.views.assignments import first_line, first_post_text
 from otklik.core.decorators import head_required
 from otklik.core.htmx import render_page
+from otklik.core.xlsx import Sheet, absolute, export_filename, field_header, wants_xlsx, xlsx_response
 from otklik.org.models import Department
 
 
@@ -84,9 +86,70 @@ def overdue_without_open_assignment() -> list[Incident]:
 def overdue_board(request: HttpRequest) -> HttpResponse:
     departments = overdue_by_department()
     incidents = overdue_without_open_assignment()
+    if wants_xlsx(request):
+        return export_board(request, departments, incidents)
     context = {
         "departments": departments,
         "incidents": incidents,
         "total_assignments": sum(row.count for row in departments),
     }
     return render_page(request, "cases/board_overdue.html", context, partial="board")
+
+
+def export_board(request: HttpRequest, departments: list[DepartmentRow], incidents: list[Incident]) -> HttpResponse:
+    """The board as XLSX: the departments ranked, their overdue assignments, the incidents late in the service."""
+    summary: Sheet = (
+        _("Departments"),
+        [field_header(Assignment, "department"), _("Overdue assignments"), _("Oldest due time")],
+        [[row.department.name, row.count, row.assignments[0].due_at] for row in departments],
+    )
+    assignments: Sheet = (
+        _("Overdue assignments"),
+        [
+            field_header(Assignment, "department"),
+            _("Incident №"),
+            field_header(Assignment, "due_at"),
+            field_header(Assignment, "status"),
+            field_header(Assignment, "assignee"),
+            (_("Text of the first post"), 60),
+            _("Link"),
+        ],
+        [
+            [
+                row.department.name,
+                a.incident_id,
+                a.due_at,
+                a.get_status_display(),
+                a.assignee.display_name if a.assignee else "",
+                a.first_text or "",  # type: ignore[attr-defined]
+                absolute(request, f"/incidents/{a.incident_id}/"),
+            ]
+            for row in departments
+            for a in row.assignments
+        ],
+    )
+    late: Sheet = (
+        _("Late in the service"),
+        [
+            "№",
+            field_header(Incident, "due_at"),
+            field_header(Incident, "status"),
+            field_header(Incident, "lead_department"),
+            field_header(Incident, "owner"),
+            (_("Text of the first post"), 60),
+            _("Link"),
+        ],
+        [
+            [
+                i.pk,
+                i.due_at,
+                i.get_status_display(),
+                i.lead_department.name if i.lead_department else "",
+                i.owner.display_name if i.owner else "",
+                i.first_text or "",  # type: ignore[attr-defined]
+                absolute(request, f"/incidents/{i.pk}/"),
+            ]
+            for i in incidents
+        ],
+    )
+    return xlsx_response(export_filename("overdue"), [summary, assignments, late])

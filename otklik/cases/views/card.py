@@ -34,6 +34,7 @@ from otklik.accounts.choices import Role
 from otklik.answers.choices import AnswerKind, AnswerStatus
 from otklik.answers.drafting import draft_texts
 from otklik.answers.models import Answer
+from otklik.answers.outbox import publishes_automatically
 from otklik.answers.services import (
     DRAFTABLE_STATUSES,
     do_approve_answer,
@@ -807,7 +808,7 @@ def new_answer(request: HttpRequest, pk: int) -> HttpResponse:
     """Write an answer and publish it (or send it for approval) in one step: a failed publication keeps no draft."""
     incident = _get_incident(request, pk)
     user = _user(request)
-    form = AnswerForm(request.POST)
+    form = AnswerForm(request.POST, link_required=not publishes_automatically(incident))
 
     def perform(data: dict[str, Any]) -> str:
         kind = data["kind"]
@@ -834,7 +835,9 @@ def update_answer(request: HttpRequest, pk: int, answer_pk: int) -> HttpResponse
     incident = _get_incident(request, pk)
     answer = _answer(incident, answer_pk)
     user = _user(request)
-    form = AnswerUpdateForm(request.POST, auto_id=f"id_answer{answer.pk}_%s")
+    form = AnswerUpdateForm(
+        request.POST, auto_id=f"id_answer{answer.pk}_%s", link_required=not publishes_automatically(incident)
+    )
 
     def perform(data: dict[str, Any]) -> str:
         current = answer

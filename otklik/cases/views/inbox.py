@@ -8,10 +8,9 @@ the filtered list to XLSX. The service works here; the director reads (no checkb
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -41,6 +40,7 @@ from otklik.core.decorators import reader_required
 from otklik.core.errors import DomainError
 from otklik.core.htmx import is_region_request, render_page
 from otklik.core.worktime import city_zone
+from otklik.core.xlsx import Link, export_filename, wants_xlsx, xlsx_response
 from otklik.intake.choices import Channel
 from otklik.intake.models import Post
 from otklik.org.routing import suggest_route
@@ -344,6 +344,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return _bulk(request)
     query = InboxQuery.from_request(request)
+    if wants_xlsx(request):
+        return export_response(request, query)
     context = _list_context(request, query)
     context["bulk_form"] = BulkActionForm() if context["can_act"] else None
     return render_page(request, "cases/inbox.html", context, partial="list")
@@ -508,11 +510,6 @@ def _report(request: HttpRequest, label: str, result: BulkResult) -> None:
 # --- export -------------------------------------------------------------------------------------------------------
 
 
-def _excel_time(value: dt.datetime | None) -> dt.datetime | None:
-    """Excel has no time zones: local (the city's) wall time without a zone."""
-    return timezone.localtime(value, city_zone()).replace(tzinfo=None) if value else None
-
-
 def _field_name(model: Any, name: str) -> str:
     return capfirst(str(model._meta.get_field(name).verbose_name))
 
@@ -535,68 +532,40 @@ def export_columns() -> list[tuple[str, float]]:
     ]
 
 
-@reader_required
-@require_GET
-def inbox_export(request: HttpRequest) -> HttpResponse:
-    """The current filtered list (all pages, at most EXPORT_LIMIT rows) as an XLSX workbook built in memory."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    query = InboxQuery.from_request(request)
+def export_rows(request: HttpRequest, query: InboxQuery) -> Iterator[list[Any]]:
+    """The rows of the export, in the order of `export_columns`: one query, read in chunks."""
     queryset = with_first_post(
         query.listing().select_related("group", "topic", "lead_department", "owner"), text_chars=32_000
     )
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=str(_("Incidents"))[:31])
-    columns = export_columns()
-    for index, (_header, width) in enumerate(columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.freeze_panes = "A2"
-
-    def cell(value: Any, *, number_format: str | None = None, text: bool = False, bold: bool = False) -> Any:
-        c = WriteOnlyCell(sheet, value=value)
-        if text and isinstance(value, str):
-            c.data_type = "s"  # a citizen's «=…» stays text, never a formula
-        if number_format:
-            c.number_format = number_format
-        if bold:
-            c.font = Font(bold=True)
-        return c
-
-    sheet.append([cell(header, bold=True) for header, _width in columns])
-    date_format = "DD.MM.YYYY HH:MM"
-    for written, incident in enumerate(queryset[: EXPORT_LIMIT + 1].iterator(chunk_size=1000), start=1):
-        if written > EXPORT_LIMIT:
-            sheet.append([cell(_("Only the first %(n)s rows are exported; narrow the filters.") % {"n": EXPORT_LIMIT})])
-            break
+    for incident in queryset[: EXPORT_LIMIT + 1].iterator(chunk_size=1000):
         link = request.build_absolute_uri(f"/incidents/{incident.pk}/")
-        link_cell = cell(link, text=True)
-        link_cell.hyperlink = link
-        text_cell = cell(getattr(incident, "first_text", "") or "", text=True)
-        sheet.append(
-            [
-                incident.pk,
-                cell(_excel_time(incident.created_at), number_format=date_format),
-                str(incident.get_status_display()),
-                cell(incident.group.name if incident.group else "", text=True),
-                cell(incident.topic.name if incident.topic else "", text=True),
-                "★" if incident.priority else "",
-                cell(incident.address, text=True),
-                cell(incident.lead_department.name if incident.lead_department else "", text=True),
-                cell(incident.owner.display_name if incident.owner else "", text=True),
-                cell(_excel_time(incident.due_at), number_format=date_format),
-                text_cell,
-                link_cell,
-            ]
-        )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    stamp = timezone.localtime(query.now, city_zone()).strftime("%Y-%m-%d-%H%M")
-    response = HttpResponse(
-        buffer.getvalue(),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        yield [
+            incident.pk,
+            incident.created_at,
+            incident.get_status_display(),
+            incident.group.name if incident.group else "",
+            incident.topic.name if incident.topic else "",
+            "★" if incident.priority else "",
+            incident.address,
+            incident.lead_department.name if incident.lead_department else "",
+            incident.owner.display_name if incident.owner else "",
+            incident.due_at,
+            getattr(incident, "first_text", "") or "",
+            Link(link),
+        ]
+
+
+def export_response(request: HttpRequest, query: InboxQuery) -> HttpResponse:
+    """The current filtered list (all pages, at most EXPORT_LIMIT rows) as XLSX."""
+    return xlsx_response(
+        export_filename("inbox"),
+        [(_("Incidents"), export_columns(), export_rows(request, query))],
+        limit=EXPORT_LIMIT,
     )
-    response["Content-Disposition"] = f'attachment; filename="otklik-inbox-{stamp}.xlsx"'
-    return response
+
+
+@reader_required
+@require_GET
+def inbox_export(request: HttpRequest) -> HttpResponse:
+    """`/inbox/export.xlsx?…`: the same as `/inbox/?…&format=xlsx`."""
+    return export_response(request, InboxQuery.from_request(request))

@@ -825,6 +825,7 @@ def _no_background_work() -> Iterator[None]:
     with (
         mock.patch.object(DjangoTask, "delay_on_commit", _dropped),
         mock.patch.object(DjangoTask, "apply_async_on_commit", _dropped),
+        mock.patch("otklik.notifications.services.enqueue_emails", _dropped),
     ):
         yield
 
