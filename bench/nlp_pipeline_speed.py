@@ -8,7 +8,9 @@ default 3). The issue's floor is 50 posts/s.
    the model caches of var/nlp/ are copied in, so the models load as in a worker that has run before.
 3. The reference data as `load_demo` sets it up (rubricator, departments, territories, routing rules, the demo
    gazetteer), without its stream of posts.
-4. Warm-up: the models load and the first posts are analysed (not measured: a worker loads once per process).
+4. Warm-up: the models load and the first posts are analysed (not measured: a worker loads once per process);
+   then `otklik.nlp.warmup.warm_up_worker()`, as a worker process runs it at start (the models are frozen out of
+   the garbage collector's sight; `--no-freeze` leaves that out, to see what it gives).
 5. Each run ingests N posts (texts of the team's corpus, in turn; the broker is in memory and nothing consumes it)
    and then times `otklik.nlp.pipeline.analyze_post(id)` on each, one after another. Prints the median of the runs,
    and where the time goes: the steps the pipeline calls (kind, topic, place, duplicates, routing) are wrapped with
@@ -166,6 +168,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-freeze", action="store_true", help="leave out the worker's gc.freeze() after warm-up")
     parser.add_argument("--skip", action="append", choices=["duplicates", "kind", "routing", "topic"], default=[])
     args = parser.parse_args()
 
@@ -185,6 +188,10 @@ def main() -> int:
         start = time.perf_counter()
         outcomes: Counter[str] = Counter(analyze_post(pk) for pk in ingest("warmup", corpus[:20]))
         warmup = time.perf_counter() - start
+        if not args.no_freeze:
+            from otklik.nlp.warmup import warm_up_worker
+
+            warm_up_worker()
         for step in spent:
             spent[step] = 0.0
         rates = []
@@ -205,6 +212,8 @@ def main() -> int:
         what = "analyze_post, one post at a time, 1 core"
         if args.skip:
             what += f" (WITHOUT {', '.join(args.skip)})"
+        if args.no_freeze:
+            what += " (no gc.freeze)"
         print("| date | what | N × runs | median posts/s | ms/post | runs (posts/s) | machine |")
         print(
             f"| {today} | {what} | {args.posts} × {args.runs} | {median:.0f} | "

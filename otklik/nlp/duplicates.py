@@ -14,6 +14,7 @@ import datetime as dt
 import math
 from collections import defaultdict
 from functools import lru_cache
+from typing import NamedTuple
 
 from django.db.models import Q
 from django.utils.translation import gettext as _
@@ -62,18 +63,21 @@ def _text_lemmas(text: str) -> frozenset[str]:
     return frozenset(lem for lem in lemmas(text) if not lem.isdigit() and lem not in _EXTRA_STOP)
 
 
-def incident_address(incident: Incident, texts: list[str] | None = None) -> Address | None:
+def incident_address(incident: Incident | _Candidate, texts: list[str] | None = None) -> Address | None:
     """The incident's address (its field, else the first post's text) when it names a street and a house."""
     found = _address(incident.address) if incident.address else None
     if found is None:
-        texts = _texts(incident) if texts is None else texts
+        if texts is None:
+            if not isinstance(incident, Incident):
+                raise TypeError("a candidate is compared with its texts")
+            texts = _texts(incident)
         found = _address(texts[0]) if texts else None
     if found is None or not found.street or not found.house:
         return None
     return found
 
 
-def street_key(incident: Incident, texts: list[str]) -> str:
+def street_key(incident: Incident | _Candidate, texts: list[str]) -> str:
     """The street (or microdistrict) the incident is about, house or not («микрорайон 9», «улица Чапаева»)."""
     found = _address(incident.address) if incident.address else None
     if found is None and texts:
@@ -105,7 +109,7 @@ def similarity(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / math.sqrt(len(a) * len(b))
 
 
-def _same_subject(a: Incident, b: Incident) -> bool:
+def _same_subject(a: Incident, b: Incident | _Candidate) -> bool:
     if a.topic_id is not None and b.topic_id is not None:
         return a.topic_id == b.topic_id
     return a.group_id is not None and a.group_id == b.group_id
@@ -137,30 +141,49 @@ def find_duplicate(
         relevant |= Q(group_id=incident.group_id)
     if address is not None and place:  # the same place: a candidate naming the street, or one known only by text
         relevant |= Q(address__icontains=address.street) | Q(address="")
-    candidates = list(
+    rows = list(
         Incident.objects.filter(status__in=OPEN_STATUSES, merged_into__isnull=True, created_at__gte=start)
         .filter(Q(created_at__lt=incident.created_at) | Q(created_at=incident.created_at, pk__lt=incident.pk))
         .filter(relevant)
         .exclude(pk=incident.pk)
-        .only("pk", "address", "topic_id", "group_id", "created_at")  # what the comparison reads
-        .order_by("-created_at", "-pk")[:MAX_CANDIDATES]
+        .order_by("-created_at", "-pk")
+        .values_list("pk", "address", "topic_id", "group_id")[:MAX_CANDIDATES]  # what the comparison reads
     )
-    texts_by_incident = _texts_of([c.pk for c in candidates])
-    best: tuple[float, Incident] | None = None
-    for candidate in candidates:
-        candidate_texts = texts_by_incident.get(candidate.pk, [])
+    candidates = [_Candidate(*row) for row in rows]
+
+    def passes(candidate: _Candidate, candidate_texts: list[str]) -> bool:
         candidate_place = place_key(incident_address(candidate, candidate_texts))
         if place and candidate_place and place != candidate_place:
-            continue  # two known, different places: two problems, whatever the topic
+            return False  # two known, different places: two problems, whatever the topic
         candidate_street = street_key(candidate, candidate_texts)
         if street and candidate_street and street != candidate_street:
-            continue  # two different streets (or microdistricts), houses known or not
-        if not (place and place == candidate_place) and not _same_subject(incident, candidate):
+            return False  # two different streets (or microdistricts), houses known or not
+        return bool(place and place == candidate_place) or _same_subject(incident, candidate)
+
+    # A candidate whose own address field names its place is judged without its texts; the texts (one query) are
+    # read only for the others and for the candidates left to compare.
+    known = {c.pk for c in candidates if c.address and _address(c.address) is not None}
+    left = [c for c in candidates if c.pk not in known or passes(c, [])]
+    texts_by_incident = _texts_of([c.pk for c in left]) if left else {}
+    best: tuple[float, _Candidate] | None = None
+    for candidate in left:
+        candidate_texts = texts_by_incident.get(candidate.pk, [])
+        if candidate.pk not in known and not passes(candidate, candidate_texts):
             continue
         score = similarity(words, lemma_set(candidate_texts))
         if score >= SIMILARITY_THRESHOLD and (best is None or score > best[0]):
             best = (score, candidate)
-    return best[1] if best is not None else None
+    return Incident.objects.get(pk=best[1].pk) if best is not None else None
+
+
+class _Candidate(NamedTuple):
+    """An open incident compared with the new one: only the fields the comparison reads (no model instances for
+    the dozens of candidates of every post; the winner is read whole)."""
+
+    pk: int
+    address: str
+    topic_id: int | None
+    group_id: int | None
 
 
 def do_merge_duplicate(

@@ -348,7 +348,9 @@ class KindModel:
     def _matrix(self, texts: Sequence[str]) -> Any:
         from scipy.sparse import hstack
 
-        return hstack([self.words.transform(texts), self.chars.transform(texts)]).tocsr()
+        from otklik.nlp.model import tfidf_transform
+
+        return hstack([tfidf_transform(self.words, texts), tfidf_transform(self.chars, texts)]).tocsr()
 
     @classmethod
     def fit(cls, rows: Sequence[CorpusRow]) -> KindModel:

@@ -35,7 +35,7 @@ from django.conf import settings
 
 from otklik.nlp import corpus, embeddings
 from otklik.nlp.base import Classification
-from otklik.nlp.model import META_FILE, PIPELINE_FILE, RECIPE, TopicModel, active_dir, scores
+from otklik.nlp.model import META_FILE, PIPELINE_FILE, RECIPE, TopicModel, active_dir, scores, union_transform
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class LearnedModel:
             return []
         shared = self.topics is not None and self.topics.meta.get("features") == "groups"
         vectoriser = self.groups.features() if shared else None
-        matrix = vectoriser.transform(texts) if vectoriser is not None else None
+        matrix = union_transform(vectoriser, texts) if vectoriser is not None else None
         group_classes, group_proba, embedded = self.groups.proba(texts, matrix=matrix)
         topic_classes: list[str] = []
         topic_proba: np.ndarray | None = None
