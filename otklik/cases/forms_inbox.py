@@ -76,6 +76,21 @@ class InboxFilterForm(forms.Form):
             raise forms.ValidationError(_("Incident numbers separated by commas."))
         return sorted({int(part) for part in parts})
 
+    # Hidden filters the dashboard links to (docs/STATS.md, "Click-through"): shown as removable chips.
+    answered = forms.ChoiceField(
+        label=_("answered"), choices=[("", ""), ("1", "1")], required=False, widget=forms.HiddenInput
+    )
+    on_time = forms.ChoiceField(
+        label=_("on time"), choices=[("", ""), ("1", "1"), ("0", "0")], required=False, widget=forms.HiddenInput
+    )
+    reopened = forms.ChoiceField(
+        label=_("reopened"), choices=[("", ""), ("1", "1")], required=False, widget=forms.HiddenInput
+    )
+    merged = forms.ChoiceField(
+        label=_("merged"), choices=[("", ""), ("0", "0")], required=False, widget=forms.HiddenInput
+    )
+    address = forms.CharField(label=_("address"), required=False, max_length=500, widget=forms.HiddenInput)
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         start, end = data.get("date_from"), data.get("date_to")

@@ -71,6 +71,8 @@ from otklik.sla.scorecard import period_bounds
 NEGATIVE_AT = 0.5
 BASELINE_DAYS = 28
 TOP_PLACES = 10
+# A place enters «mood by place» with at least this many posts in the period.
+PLACE_MOOD_MIN_POSTS = 3
 INCIDENT_CLOCKS = (ClockKind.FIRST_ANSWER, ClockKind.ANSWER, ClockKind.FINAL_ANSWER)
 # A clock stopped by the publication of an answer stops in the same transaction, a moment after the answer's time.
 SAME_MOMENT = dt.timedelta(minutes=1)
@@ -181,6 +183,26 @@ class Place:
     incidents: int
 
 
+@dataclass(frozen=True)
+class PlaceMood:
+    """The mood of one place: a territory, or the address of incidents without a territory (docs/STATS.md)."""
+
+    territory_id: int | None
+    name: str
+    posts: int
+    negative: int
+    baseline_posts: int = 0
+    baseline_negative: int = 0
+
+    @property
+    def negative_share(self) -> float | None:
+        return share(self.negative, self.posts)
+
+    @property
+    def baseline_share(self) -> float | None:
+        return share(self.baseline_negative, self.baseline_posts)
+
+
 @dataclass
 class Stats:
     start: dt.date
@@ -208,6 +230,7 @@ class Stats:
     answer_time: list[DayAnswerTime] = field(default_factory=list)
     territories: list[Place] = field(default_factory=list)
     addresses: list[Place] = field(default_factory=list)
+    place_mood: list[PlaceMood] = field(default_factory=list)  # filled by the dashboard (`place_mood`)
 
     @property
     def assignments(self) -> int:
@@ -332,6 +355,20 @@ def _with_judgement(queryset: QuerySet[Incident], now: dt.datetime) -> QuerySet[
 
 JUDGED = Q(late=True) | Q(met=True)
 ON_TIME = Q(met=True, late=False)
+LATE = Q(late=True)
+
+
+def filter_on_time(
+    queryset: QuerySet[Incident], *, on_time: bool, now: dt.datetime | None = None
+) -> QuerySet[Incident]:
+    """The incidents of `queryset` judged on time (`on_time=True`) or late (False) by exactly the rule of
+    `on_time_share` (the module's docstring, 2): the inbox's `on_time=1|0` filter."""
+    return _with_judgement(queryset, now or timezone.now()).filter(ON_TIME if on_time else LATE)
+
+
+def filter_reopened(queryset: QuerySet[Incident]) -> QuerySet[Incident]:
+    """The incidents of `queryset` reopened at least once (a `reopened` event): the inbox's `reopened=1` filter."""
+    return queryset.filter(Exists(Event.objects.filter(incident=OuterRef("pk"), verb=EventVerb.REOPENED)))
 
 
 # --- the figures -----------------------------------------------------------------------------------------------
@@ -548,6 +585,57 @@ def _mood(stats: Stats) -> None:
     ]
 
 
+PlaceKey = tuple[int | None, str]
+
+
+def _place_counts(posts: QuerySet[Post]) -> dict[PlaceKey, tuple[int, int]]:
+    """(posts, negative) per place: the incident's territory, else its address (incidents with neither: left out)."""
+    negative = Q(negative__gte=NEGATIVE_AT)
+    counts: dict[PlaceKey, tuple[int, int]] = {}
+    for row in (
+        posts.filter(incident__territory__isnull=False)
+        .values("incident__territory_id", "incident__territory__name")
+        .annotate(n=Count("pk"), negative=Count("pk", filter=negative))
+        .order_by()
+    ):
+        counts[(row["incident__territory_id"], row["incident__territory__name"])] = (row["n"], row["negative"])
+    for street in (
+        posts.filter(incident__territory__isnull=True)
+        .exclude(incident__address="")
+        .values("incident__address")
+        .annotate(n=Count("pk"), negative=Count("pk", filter=negative))
+        .order_by()
+    ):
+        counts[(None, street["incident__address"])] = (street["n"], street["negative"])
+    return counts
+
+
+def place_mood(
+    start: dt.date,
+    end: dt.date,
+    filters: StatsFilters | None = None,
+    *,
+    min_posts: int = PLACE_MOOD_MIN_POSTS,
+    limit: int = TOP_PLACES,
+) -> list[PlaceMood]:
+    """The mood index per place: the share of negative posts written in the period whose incident is in the place,
+    against the same share over the BASELINE_DAYS days before; places with at least `min_posts` posts, the most
+    negative first (four queries)."""
+    filters = filters or StatsFilters()
+    since, until = period_bounds(start, end)
+    current = _place_counts(posts_between(since, until, filters).filter(incident__isnull=False))
+    baseline = _place_counts(
+        posts_between(since - dt.timedelta(days=BASELINE_DAYS), since, filters).filter(incident__isnull=False)
+    )
+    rows = [
+        PlaceMood(key[0], key[1], n, negative, *baseline.get(key, (0, 0)))
+        for key, (n, negative) in current.items()
+        if n >= min_posts
+    ]
+    rows.sort(key=lambda r: (-(r.negative_share or 0.0), -r.posts, r.name))
+    return rows[:limit]
+
+
 def _satisfaction(stats: Stats) -> None:
     """`satisfied_share` (the module's docstring, 5): the first final answer of each incident under the filters
     published in the period, classified by `otklik.satisfaction.stats.classify_incidents` (four queries)."""
@@ -613,8 +701,12 @@ def as_api(stats: Stats) -> dict[str, Any]:
 
 
 __all__ = [
+    "PlaceMood",
     "Stats",
     "StatsFilters",
+    "filter_on_time",
+    "filter_reopened",
+    "place_mood",
     "as_api",
     "compute_stats",
     "percentile",

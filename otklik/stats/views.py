@@ -1,7 +1,8 @@
 """The dashboard of the director and the head of the service: tiles and charts, each clicking through to the inbox.
 
-The inbox has no filter for every figure (answered, on time, reopened): such a tile opens the incidents of the
-period under the same filters, the closest list there is; the department figures open the department scorecard.
+The incident tiles open the inbox with the hidden filters that select exactly the incidents behind the figure
+(`merged=0`, `answered=1`, `on_time=1`, `reopened=1`; docs/STATS.md, "Click-through"); the department figures open
+the department scorecard.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from otklik.core.htmx import render_page
 from otklik.org.models import TopicGroup
 from otklik.stats import charts
 from otklik.stats.forms import DEFAULT_PERIOD, DashboardForm
-from otklik.stats.selectors import Stats, StatsFilters, compute_stats
+from otklik.stats.selectors import PLACE_MOOD_MIN_POSTS, Stats, StatsFilters, compute_stats, place_mood
 
 
 def inbox_url(
@@ -73,13 +74,21 @@ def _hours(value: float | None) -> str:
 def tiles(stats: Stats) -> list[Tile]:
     f, start, end = stats.filters, stats.start, stats.end
     period = inbox_url(f, start, end)
+    incidents = inbox_url(f, start, end, merged="0")
+    answered = inbox_url(f, start, end, merged="0", answered="1")
     scorecard = scorecard_url(start, end)
     first, final = stats.first_answer, stats.final_answer
     return [
         Tile(_("Posts"), str(stats.posts), period, _("Posts written in the period")),
-        Tile(_("Incidents"), str(stats.incidents), period, _("Created in the period, duplicates merged")),
-        Tile(_("Answered"), str(stats.answered), period, _("A final answer or a refusal published")),
-        Tile(_("On time"), _percent(stats.on_time_share), period, _("Every answer deadline kept")),
+        Tile(_("Incidents"), str(stats.incidents), incidents, _("Created in the period, duplicates merged")),
+        Tile(_("Answered"), str(stats.answered), answered, _("A final answer or a refusal published")),
+        Tile(
+            _("On time"),
+            _percent(stats.on_time_share),
+            inbox_url(f, start, end, merged="0", on_time="1"),
+            _("Every answer deadline kept: %(on_time)s of %(judged)s judged")
+            % {"on_time": stats.on_time, "judged": stats.judged},
+        ),
         Tile(
             _("First answer, working h"),
             f"{_hours(first.median_hours)} / {_hours(first.p90_hours)}",
@@ -102,7 +111,13 @@ def tiles(stats: Stats) -> list[Tile]:
             danger=stats.overdue_now > 0,
         ),
         Tile(_("Satisfied"), _percent(stats.satisfied_share), period, _("Of the incidents answered in the period")),
-        Tile(_("Reopened"), _percent(stats.reopened_share), period, _("Of the answered incidents")),
+        Tile(
+            _("Reopened"),
+            _percent(stats.reopened_share),
+            inbox_url(f, start, end, merged="0", answered="1", reopened="1"),
+            _("%(reopened)s of %(answered)s answered incidents")
+            % {"reopened": stats.reopened, "answered": stats.answered},
+        ),
         Tile(_("Returned for rework"), _percent(stats.rework_share), scorecard, _("Of the departments' assignments")),
         Tile(_("Not our competence"), _percent(stats.not_competent_share), scorecard, _("Assignments declined")),
         Tile(
@@ -194,7 +209,7 @@ def build_charts(stats: Stats, groups: dict[int, TopicGroup]) -> dict[str, Any]:
                     p.name,
                     p.incidents,
                     str(p.incidents),
-                    inbox_url(f, stats.start, stats.end, territory=p.territory_id),
+                    inbox_url(f, stats.start, stats.end, merged="0", territory=p.territory_id),
                     f"{p.name}: {p.incidents}",
                     colour=charts.PALETTE[3],
                 )
@@ -205,7 +220,7 @@ def build_charts(stats: Stats, groups: dict[int, TopicGroup]) -> dict[str, Any]:
                     p.name,
                     p.incidents,
                     str(p.incidents),
-                    inbox_url(f, stats.start, stats.end, q=p.name),
+                    inbox_url(f, stats.start, stats.end, merged="0", address=p.name),
                     f"{p.name}: {p.incidents}",
                     colour=charts.PALETTE[0],
                 )
@@ -247,6 +262,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     start, end = form.bounds()
     filters = form.filters()
     stats = compute_stats(start, end, filters)
+    stats.place_mood = place_mood(start, end, filters)
     groups = TopicGroup.objects.in_bulk([r.group_id for r in stats.by_group if r.group_id is not None])
     group_rows = [
         {
@@ -255,7 +271,18 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         }
         for row in stats.by_group
     ]
+    place_rows = [
+        {
+            "row": row,
+            "href": inbox_url(filters, start, end, merged="0", territory=row.territory_id)
+            if row.territory_id is not None
+            else inbox_url(filters, start, end, merged="0", address=row.name),
+        }
+        for row in stats.place_mood
+    ]
     context = {
+        "place_rows": place_rows,
+        "place_mood_min_posts": PLACE_MOOD_MIN_POSTS,
         "form": form,
         "stats": stats,
         "start": start,

@@ -154,10 +154,55 @@ class InboxQuery:
         if f.get("date_to"):
             end = dt.datetime.combine(f["date_to"] + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
             queryset = queryset.filter(created_at__lt=end)
+        queryset = self._dashboard_filters(queryset)
         q = (f.get("q") or "").strip()
         if q:
             queryset = selectors.search_incidents(queryset, q, full_text=connection.vendor == "postgresql")
         return queryset
+
+    def _dashboard_filters(self, queryset: QuerySet[Incident]) -> QuerySet[Incident]:
+        """The hidden filters the dashboard's figures link to, by the stats' own rules (docs/STATS.md)."""
+        from otklik.stats.selectors import filter_on_time, filter_reopened  # noqa: PLC0415 - app boundary
+
+        f = self.filters
+        if f.get("answered") == "1":
+            queryset = queryset.filter(answered_at__isnull=False)
+        if f.get("on_time") in ("1", "0"):
+            queryset = filter_on_time(queryset, on_time=f["on_time"] == "1", now=self.now)
+        if f.get("reopened") == "1":
+            queryset = filter_reopened(queryset)
+        if f.get("merged") == "0":
+            queryset = queryset.exclude(status=S.MERGED)
+        if f.get("address"):
+            queryset = queryset.filter(address=f["address"])
+        return queryset
+
+    def hidden_chips(self, request: HttpRequest) -> list[tuple[str, str]]:
+        """(label, the URL without it) for each hidden filter in force: an operator sees why the list is short."""
+        f = self.filters
+        labels = {
+            "answered": {"1": _("answered")},
+            "on_time": {"1": _("on time"), "0": _("late")},
+            "reopened": {"1": _("reopened")},
+            "merged": {"0": _("without merged")},
+        }
+        chips = []
+        for name, by_value in labels.items():
+            value = f.get(name) or ""
+            if value in by_value:
+                chips.append((str(by_value[value]), _url("/inbox/", request, drop=("page", name))))
+        if f.get("address"):
+            chips.append(
+                (
+                    _("address: %(address)s") % {"address": f["address"]},
+                    _url("/inbox/", request, drop=("page", "address")),
+                )
+            )
+        if f.get("ids"):
+            chips.append(
+                (_("selected incidents: %(n)s") % {"n": len(f["ids"])}, _url("/inbox/", request, drop=("page", "ids")))
+            )
+        return chips
 
     def condition(self) -> Q | None:
         return view_conditions(self.user, self.now)[self.view]
@@ -334,6 +379,7 @@ def _list_context(request: HttpRequest, query: InboxQuery, *, checked: frozenset
         "poll_url": _url("/inbox/new-count/", request, since=query.now.isoformat()),
         "export_url": _url("/inbox/export.xlsx", request),
         "list_url": _url("/inbox/", request),
+        "hidden_chips": query.hidden_chips(request),
     }
 
 

@@ -1,0 +1,188 @@
+"""Each dashboard figure clicks through to the inbox listing exactly the incidents behind it (docs/STATS.md).
+
+The ids of the inbox's XLSX export (every row, all pages) are compared with ids worked out here from the raw rows:
+incidents, clocks and events of the `city` fixture.
+"""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import time_machine
+from openpyxl import load_workbook
+
+from otklik.cases.choices import EventVerb, IncidentStatus
+from otklik.cases.models import Event, Incident
+from otklik.cases.services import do_update_incident
+from otklik.intake.models import Post
+from otklik.sla.choices import ClockKind, ClockState
+from otklik.sla.models import Clock
+from otklik.stats.selectors import compute_stats, place_mood
+from tests.stats.conftest import END, NOW, START, _post, at
+
+pytestmark = pytest.mark.django_db
+
+PERIOD = "?period=custom&date_from=2026-12-01&date_to=2026-12-03"
+SINCE, UNTIL = at(2026, 12, 1, 0, 0), at(2026, 12, 4, 0, 0)
+
+
+def dashboard(client, user):
+    client.force_login(user)
+    with time_machine.travel(NOW, tick=False):
+        response = client.get(f"/dashboard/{PERIOD}")
+    assert response.status_code == 200
+    return response
+
+
+def tile_href(response, index: int) -> str:
+    """The link of the tile at `index` (posts, incidents, answered, on time, …, reopened at 8); it is in the page."""
+    href = response.context["tiles"][index].href
+    assert href.replace("&", "&amp;") in response.content.decode()
+    return href
+
+
+def listed_ids(client, href: str) -> set[int]:
+    """The incident numbers of the inbox's XLSX export of `href` (every row of the list)."""
+    with time_machine.travel(NOW, tick=False):
+        response = client.get(f"{href}&format=xlsx")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
+    return {row[0] for row in sheet.iter_rows(min_row=2, values_only=True) if row[0] is not None}
+
+
+def period_incidents() -> list[Incident]:
+    return [i for i in Incident.objects.all() if SINCE <= i.created_at < UNTIL and i.status != IncidentStatus.MERGED]
+
+
+def judgement(incident: Incident) -> str | None:
+    """'on_time', 'late' or None, by hand from the incident's own answer clocks."""
+    kinds = (ClockKind.FIRST_ANSWER, ClockKind.ANSWER, ClockKind.FINAL_ANSWER)
+    clocks = [c for c in Clock.objects.filter(incident=incident, assignment=None) if c.kind in kinds]
+    late = any(
+        c.state == ClockState.MISSED or (c.state == ClockState.RUNNING and c.due_at is not None and c.due_at < NOW)
+        for c in clocks
+    )
+    met = any(c.state == ClockState.MET for c in clocks)
+    return "late" if late else "on_time" if met else None
+
+
+def test_incidents_answered_on_time_and_reopened_tiles_list_exactly_their_incidents(client, city, director):
+    response = dashboard(client, director)
+    stats = response.context["stats"]
+    incidents = period_incidents()
+    expected_incidents = {i.pk for i in incidents}
+    expected_answered = {i.pk for i in incidents if i.answered_at is not None}
+    expected_on_time = {i.pk for i in incidents if judgement(i) == "on_time"}
+    reopened_events = set(Event.objects.filter(verb=EventVerb.REOPENED).values_list("incident_id", flat=True))
+    expected_reopened = expected_answered & reopened_events
+
+    # The fixture is what its docstring says (so the comparisons below are not empty).
+    names = {pk: name for name, i in city.incidents.items() for pk in [i.pk]}
+    assert {names[pk] for pk in expected_incidents} == {"a1", "a2", "a3", "a4", "a5"}
+    assert {names[pk] for pk in expected_answered} == {"a1", "a2"}
+    assert {names[pk] for pk in expected_reopened} == {"a1"}
+    assert expected_on_time
+
+    assert listed_ids(client, tile_href(response, 1)) == expected_incidents
+    assert len(expected_incidents) == stats.incidents
+    assert listed_ids(client, tile_href(response, 2)) == expected_answered
+    assert len(expected_answered) == stats.answered
+    assert listed_ids(client, tile_href(response, 3)) == expected_on_time
+    assert len(expected_on_time) == stats.on_time
+    assert listed_ids(client, tile_href(response, 8)) == expected_reopened
+    assert len(expected_reopened) == stats.reopened
+
+
+def test_the_late_filter_is_the_complement_among_the_judged(client, city, director):
+    client.force_login(director)
+    href = f"/inbox/?view=all&date_from={START}&date_to={END}&merged=0"
+    late = {i.pk for i in period_incidents() if judgement(i) == "late"}
+    assert late
+    assert listed_ids(client, f"{href}&on_time=0") == late
+
+
+def test_the_merged_incident_is_left_out_only_with_merged_0(client, city, director):
+    client.force_login(director)
+    href = f"/inbox/?view=all&date_from={START}&date_to={END}"
+    assert city.incidents["a6"].pk in listed_ids(client, href)
+    assert city.incidents["a6"].pk not in listed_ids(client, f"{href}&merged=0")
+
+
+def test_hidden_filters_show_as_removable_chips(client, city, director):
+    client.force_login(director)
+    with time_machine.travel(NOW, tick=False):
+        html = client.get(f"/inbox/?view=all&date_from={START}&merged=0&answered=1&reopened=1").content.decode()
+    assert html.count("data-filter-chip>") == 3
+    # Each chip's link drops its own filter and keeps the others.
+    links = [
+        parse_qs(urlsplit(part.split('href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")).query)
+        for part in html.split("data-filter-chip>")[1:]
+    ]
+    assert [sorted(k for k in ("merged", "answered", "reopened") if k in q) for q in links] == [
+        ["merged", "reopened"],
+        ["answered", "merged"],
+        ["answered", "reopened"],
+    ]
+    # The hidden inputs keep the filters when another filter changes.
+    assert 'name="answered" value="1"' in html
+
+
+# --- mood per place ---------------------------------------------------------------------------------------------
+
+
+def mood_by_hand(since, until) -> dict[str, tuple[int, int]]:
+    """(posts, negative) per place from the raw posts: the incident's territory, else its address."""
+    result: dict[str, tuple[int, int]] = {}
+    for post in Post.objects.select_related("incident__territory"):
+        incident = post.incident
+        if incident is None or not (since <= post.posted_at < until):
+            continue
+        place = incident.territory.name if incident.territory else incident.address
+        if not place:
+            continue
+        n, negative = result.get(place, (0, 0))
+        result[place] = (n + 1, negative + (1 if (post.negative or 0) >= 0.5 else 0))
+    return result
+
+
+def test_mood_per_place_against_its_baseline(city, operator):
+    # A baseline for «Центральный»: one negative post there in the 28 days before the period.
+    earlier = _post("base", at(2026, 11, 15, 10, 0), negative=0.9)
+    with time_machine.travel(at(2026, 11, 15, 10, 5), tick=False):
+        do_update_incident(earlier, actor=operator, territory=city.centre)
+
+    rows = {r.name: r for r in place_mood(START, END, min_posts=1)}
+
+    current = mood_by_hand(SINCE, UNTIL)
+    baseline = mood_by_hand(at(2026, 11, 3, 0, 0), SINCE)
+    assert current == {"Центральный": (3, 1), "ул. Мира, 1": (1, 1)}  # a1, a2 and a6 (merged into a1); a3
+    assert {name: (r.posts, r.negative) for name, r in rows.items()} == current
+    assert (rows["Центральный"].baseline_posts, rows["Центральный"].baseline_negative) == baseline["Центральный"]
+    assert rows["Центральный"].baseline_share == 1.0
+    assert rows["Центральный"].territory_id == city.centre.pk
+    assert rows["ул. Мира, 1"].territory_id is None
+    assert [r.name for r in place_mood(START, END, min_posts=1)] == ["ул. Мира, 1", "Центральный"]  # most negative
+    assert [r.name for r in place_mood(START, END, min_posts=2)] == ["Центральный"]
+
+
+def test_the_dashboard_table_links_each_place_to_its_incidents(client, city, director, settings):
+    settings.DEBUG = False
+    response = dashboard(client, director)
+    html = response.content.decode()
+    assert "data-place-mood" in html
+    rows = {item["row"].name: item["href"] for item in response.context["place_rows"]}
+    assert list(rows) == ["Центральный"]  # «ул. Мира, 1» has one post, fewer than the minimum
+    assert rows["Центральный"].replace("&", "&amp;") in html
+    expected = {i.pk for i in period_incidents() if i.territory_id == city.centre.pk}
+    assert {city.incidents["a1"].pk, city.incidents["a2"].pk} == expected
+    assert listed_ids(client, rows["Центральный"]) == expected
+
+
+def test_an_address_link_lists_the_incidents_at_that_address(client, city, director):
+    client.force_login(director)
+    stats = compute_stats(START, END, now=NOW)
+    assert stats.incidents == 5
+    href = f"/inbox/?view=all&date_from={START}&date_to={END}&merged=0&address=ул.+Мира,+1"
+    assert listed_ids(client, href) == {city.incidents["a3"].pk}
