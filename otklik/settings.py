@@ -363,6 +363,13 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Otklik -----------------------------------------------------------------------------------------------
 OTKLIK_CITY_NAME = env_str("OTKLIK_CITY_NAME", "Нижневартовск")
+# The key that encrypts the sources' tokens at rest (default: derived from SECRET_KEY; changing it makes stored tokens
+# unreadable: enter them again).
+OTKLIK_SECRETS_KEY = env_str("OTKLIK_SECRETS_KEY", "")
+# The media department's e-mail for media briefs (docs/DOCUMENTS.md); empty: the briefs are downloaded only.
+OTKLIK_MEDIA_EMAIL = env_str("OTKLIK_MEDIA_EMAIL", "")
+# The service's contacts, the {{ contacts }} of answer templates.
+OTKLIK_SERVICE_CONTACTS = env_str("OTKLIK_SERVICE_CONTACTS", "")
 # The topic classifier, behind one interface (otklik.nlp.base.Classifier): the learned model (the active one in
 # VAR_DIR/nlp/active, else the default built from the shipped corpus). The keyword classifier is
 # "otklik.nlp.keywords.KeywordClassifier" (with OTKLIK_CLASSIFIER_THRESHOLD 0.35).
