@@ -17,10 +17,11 @@ class NlpConfig(AppConfig):
 
 
 def _warm_up_child(**_kwargs: Any) -> None:
-    """A prefork child, which runs the tasks, warms itself up."""
-    from otklik.nlp.warmup import warm_up_worker
+    """A prefork child, which runs the tasks, warms itself up (in the background: the child must report itself up
+    within seconds)."""
+    from otklik.nlp.warmup import warm_up_in_background
 
-    warm_up_worker()
+    warm_up_in_background()
 
 
 def _warm_up_ready(sender: Any = None, **_kwargs: Any) -> None:
@@ -29,6 +30,6 @@ def _warm_up_ready(sender: Any = None, **_kwargs: Any) -> None:
     pool = getattr(sender, "pool", None)
     if pool is not None and "prefork" in type(pool).__module__:
         return
-    from otklik.nlp.warmup import warm_up_worker
+    from otklik.nlp.warmup import warm_up_in_background
 
-    warm_up_worker()
+    warm_up_in_background()

@@ -1,17 +1,20 @@
 """A worker loads every model of the analysis when it starts, then hides them from the garbage collector.
 
-`warm_up_worker()` runs once per worker process (Celery's `worker_process_init` in a prefork child, `worker_ready`
-for the solo and thread pools; otklik.nlp.apps connects them): the topic model with its sentence encoder, the kind
-model and the morphology are loaded, then `gc.collect(); gc.freeze()` moves the objects alive at that moment — the
-models' hundreds of MB — to the collector's permanent generation. Python's cyclic collector otherwise walks them
-again in each full collection, which the ORM work of every post triggers: freezing makes the analysis of a post
-~10 % faster (docs/BENCHMARKS.md). Nothing is loaded twice: the models are cached per process anyway.
+`warm_up_worker()` runs once per worker process, in a background thread so that the worker reports itself ready at
+once (Celery's `worker_process_init` in a prefork child, `worker_ready` for the solo and thread pools;
+otklik.nlp.apps connects them; a task that comes meanwhile loads what it needs under the models' own locks). The
+topic model with its sentence encoder, the kind model and the morphology are loaded, then `gc.collect();
+gc.freeze()` moves the objects alive at that moment — the models' hundreds of MB — to the collector's permanent
+generation. Python's cyclic collector otherwise walks them again in each full collection, which the ORM work of
+every post triggers: freezing makes the analysis of a post ~5–10 % faster (docs/BENCHMARKS.md). Nothing is loaded
+twice: the models are cached per process anyway.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
+import threading
 import time
 
 log = logging.getLogger(__name__)
@@ -39,3 +42,9 @@ def warm_up_worker() -> bool:
     gc.freeze()
     log.info("analysis models loaded in %.1f s; %d objects frozen", time.perf_counter() - start, gc.get_freeze_count())
     return True
+
+
+def warm_up_in_background() -> threading.Thread:
+    thread = threading.Thread(target=warm_up_worker, name="otklik-nlp-warm-up", daemon=True)
+    thread.start()
+    return thread

@@ -40,7 +40,7 @@ def test_a_failing_model_does_not_stop_the_worker(fresh_warmup, monkeypatch):
 
 def test_a_prefork_parent_keeps_no_models(fresh_warmup, monkeypatch):
     calls = []
-    monkeypatch.setattr(warmup, "warm_up_worker", lambda: calls.append(1))
+    monkeypatch.setattr(warmup, "warm_up_in_background", lambda: calls.append(1))
     prefork = type("TaskPool", (), {"__module__": "celery.concurrency.prefork"})()
     solo = type("TaskPool", (), {"__module__": "celery.concurrency.solo"})()
 
@@ -49,3 +49,17 @@ def test_a_prefork_parent_keeps_no_models(fresh_warmup, monkeypatch):
     apps._warm_up_ready(sender=SimpleNamespace(pool=solo))
     apps._warm_up_child()
     assert calls == [1, 1]
+
+
+def test_the_background_warm_up_does_not_hold_the_worker(fresh_warmup, monkeypatch):
+    import threading
+
+    release = threading.Event()
+    monkeypatch.setattr("otklik.nlp.kind.analyze_kind", lambda text: release.wait(5))
+
+    thread = warmup.warm_up_in_background()
+    assert thread.is_alive()  # the signal handler returned while the models still load
+    release.set()
+    thread.join(5)
+    assert not thread.is_alive()
+    assert gc.get_freeze_count() > 0
