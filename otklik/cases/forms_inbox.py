@@ -90,6 +90,22 @@ class InboxFilterForm(forms.Form):
         label=_("merged"), choices=[("", ""), ("0", "0")], required=False, widget=forms.HiddenInput
     )
     address = forms.CharField(label=_("address"), required=False, max_length=500, widget=forms.HiddenInput)
+    # Posts written in [posts_from, posts_to] (city-local dates), optionally negative ones («Posts», «Negative posts»).
+    posts_from = forms.DateField(label=_("posts from"), required=False, widget=forms.HiddenInput)
+    posts_to = forms.DateField(label=_("posts to"), required=False, widget=forms.HiddenInput)
+    negative = forms.ChoiceField(
+        label=_("negative posts"), choices=[("", ""), ("1", "1")], required=False, widget=forms.HiddenInput
+    )
+    # The first answer published («First answer» time); a final answer published in [final_from, final_to],
+    # satisfied after the first one («Satisfied»).
+    first_answered = forms.ChoiceField(
+        label=_("first answer"), choices=[("", ""), ("1", "1")], required=False, widget=forms.HiddenInput
+    )
+    final_from = forms.DateField(label=_("final answer from"), required=False, widget=forms.HiddenInput)
+    final_to = forms.DateField(label=_("final answer to"), required=False, widget=forms.HiddenInput)
+    satisfied = forms.ChoiceField(
+        label=_("satisfied"), choices=[("", ""), ("1", "1")], required=False, widget=forms.HiddenInput
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

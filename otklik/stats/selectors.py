@@ -636,25 +636,63 @@ def place_mood(
     return rows[:limit]
 
 
+def first_final_answers(
+    eligible: QuerySet[Incident], since: dt.datetime | None, until: dt.datetime | None
+) -> dict[int, dt.datetime]:
+    """incident id → its first final answer published in [since, until) (open bounds when None), for `eligible`."""
+    answers = Answer.objects.filter(kind=AnswerKind.FINAL, status=AnswerStatus.PUBLISHED, incident__in=eligible)
+    if since is not None:
+        answers = answers.filter(published_at__gte=since)
+    if until is not None:
+        answers = answers.filter(published_at__lt=until)
+    first: dict[int, dt.datetime] = {}
+    for incident_id, published_at in answers.order_by("published_at", "pk").values_list("incident_id", "published_at"):
+        if published_at is not None:  # filtered by the query; for the type checker
+            first.setdefault(incident_id, published_at)
+    return first
+
+
+def filter_final_answered(
+    queryset: QuerySet[Incident], since: dt.datetime | None, until: dt.datetime | None, *, satisfied: bool = False
+) -> QuerySet[Incident]:
+    """The incidents of `queryset` with a final answer published in [since, until) — with `satisfied`, only those
+    classified satisfied after the first such answer: the population and numerator of `satisfied_share` (rule 5;
+    the inbox's `final_from`/`final_to` and `satisfied=1` filters)."""
+    first = first_final_answers(queryset, since, until)
+    if not satisfied:
+        return queryset.filter(pk__in=list(first))
+    return queryset.filter(pk__in=[pk for pk, c in classify_incidents(first).items() if c == SATISFIED])
+
+
+def filter_posts_in(
+    queryset: QuerySet[Incident],
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    *,
+    negative: bool = False,
+    channel: str = "",
+) -> QuerySet[Incident]:
+    """The incidents of `queryset` having a post written in [since, until) (open bounds when None) — from `channel`
+    when given, with negativity >= NEGATIVE_AT when `negative`: the incidents of the posts counted by `posts` /
+    `negative_share` (the inbox's `posts_from`/`posts_to` and `negative=1` filters)."""
+    posts = Post.objects.filter(incident__isnull=False)
+    if since is not None:
+        posts = posts.filter(posted_at__gte=since)
+    if until is not None:
+        posts = posts.filter(posted_at__lt=until)
+    if negative:
+        posts = posts.filter(negative__gte=NEGATIVE_AT)
+    if channel:
+        posts = posts.filter(source__channel=channel)
+    return queryset.filter(pk__in=posts.values("incident_id"))
+
+
 def _satisfaction(stats: Stats) -> None:
     """`satisfied_share` (the module's docstring, 5): the first final answer of each incident under the filters
     published in the period, classified by `otklik.satisfaction.stats.classify_incidents` (four queries)."""
     since, until = period_bounds(stats.start, stats.end)
     eligible = _filter_incidents(Incident.objects.exclude(status=IncidentStatus.MERGED), stats.filters)
-    first: dict[int, dt.datetime] = {}
-    for incident_id, published_at in (
-        Answer.objects.filter(
-            kind=AnswerKind.FINAL,
-            status=AnswerStatus.PUBLISHED,
-            published_at__gte=since,
-            published_at__lt=until,
-            incident__in=eligible,
-        )
-        .order_by("published_at", "pk")
-        .values_list("incident_id", "published_at")
-    ):
-        if published_at is not None:  # filtered by the query; for the type checker
-            first.setdefault(incident_id, published_at)
+    first = first_final_answers(eligible, since, until)
     classes = classify_incidents(first)
     stats.satisfaction_total = len(classes)
     stats.satisfied = sum(1 for c in classes.values() if c == SATISFIED)

@@ -1,8 +1,9 @@
 """The dashboard of the director and the head of the service: tiles and charts, each clicking through to the inbox.
 
 The incident tiles open the inbox with the hidden filters that select exactly the incidents behind the figure
-(`merged=0`, `answered=1`, `on_time=1`, `reopened=1`; docs/STATS.md, "Click-through"); the department figures open
-the department scorecard.
+(`merged=0`, `answered=1`, `on_time=1`, `reopened=1`, `first_answered=1`, `satisfied=1` with `final_from/to`;
+the post tiles: the incidents of the posts, `posts_from/to`, `negative=1`; docs/STATS.md, "Click-through"); the
+department figures open the department scorecard.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class Tile:
     href: str
     hint: str = ""
     danger: bool = False
+    link_label: str = ""
 
 
 def _percent(value: float | None) -> str:
@@ -73,13 +75,24 @@ def _hours(value: float | None) -> str:
 
 def tiles(stats: Stats) -> list[Tile]:
     f, start, end = stats.filters, stats.start, stats.end
-    period = inbox_url(f, start, end)
     incidents = inbox_url(f, start, end, merged="0")
     answered = inbox_url(f, start, end, merged="0", answered="1")
+    # The incidents behind post-level and population figures (docs/STATS.md, "Click-through").
+    post_incidents = inbox_url(f, posts_from=start.isoformat(), posts_to=end.isoformat())
+    negative_incidents = inbox_url(f, posts_from=start.isoformat(), posts_to=end.isoformat(), negative="1")
+    first_answered = inbox_url(f, start, end, merged="0", first_answered="1")
+    final_answered = inbox_url(f, start, end, merged="0", first_answered="1", answered="1")
+    satisfied = inbox_url(f, merged="0", final_from=start.isoformat(), final_to=end.isoformat(), satisfied="1")
     scorecard = scorecard_url(start, end)
     first, final = stats.first_answer, stats.final_answer
     return [
-        Tile(_("Posts"), str(stats.posts), period, _("Posts written in the period")),
+        Tile(
+            _("Posts"),
+            str(stats.posts),
+            post_incidents,
+            _("Posts written in the period"),
+            link_label=_("incidents of these posts"),
+        ),
         Tile(_("Incidents"), str(stats.incidents), incidents, _("Created in the period, duplicates merged")),
         Tile(_("Answered"), str(stats.answered), answered, _("A final answer or a refusal published")),
         Tile(
@@ -92,14 +105,14 @@ def tiles(stats: Stats) -> list[Tile]:
         Tile(
             _("First answer, working h"),
             f"{_hours(first.median_hours)} / {_hours(first.p90_hours)}",
-            period,
+            first_answered,
             _("median / 90th percentile; calendar h: %(median)s / %(p90)s")
             % {"median": _hours(first.median_calendar_hours), "p90": _hours(first.p90_calendar_hours)},
         ),
         Tile(
             _("Final answer, working h"),
             f"{_hours(final.median_hours)} / {_hours(final.p90_hours)}",
-            period,
+            final_answered,
             _("median / 90th percentile; calendar h: %(median)s / %(p90)s")
             % {"median": _hours(final.median_calendar_hours), "p90": _hours(final.p90_calendar_hours)},
         ),
@@ -110,7 +123,7 @@ def tiles(stats: Stats) -> list[Tile]:
             _("Open and past due, whenever created"),
             danger=stats.overdue_now > 0,
         ),
-        Tile(_("Satisfied"), _percent(stats.satisfied_share), period, _("Of the incidents answered in the period")),
+        Tile(_("Satisfied"), _percent(stats.satisfied_share), satisfied, _("Of the incidents answered in the period")),
         Tile(
             _("Reopened"),
             _percent(stats.reopened_share),
@@ -123,8 +136,9 @@ def tiles(stats: Stats) -> list[Tile]:
         Tile(
             _("Negative posts"),
             _percent(stats.negative_share),
-            period,
+            negative_incidents,
             _("baseline of the 4 weeks before: %(baseline)s") % {"baseline": _percent(stats.mood_baseline)},
+            link_label=_("incidents of these posts"),
         ),
     ]
 

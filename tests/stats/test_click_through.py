@@ -13,13 +13,17 @@ import pytest
 import time_machine
 from openpyxl import load_workbook
 
+from otklik.answers.choices import AnswerKind, AnswerStatus
+from otklik.answers.models import Answer
 from otklik.cases.choices import EventVerb, IncidentStatus
 from otklik.cases.models import Event, Incident
 from otklik.cases.services import do_update_incident
 from otklik.intake.models import Post
+from otklik.satisfaction.choices import Verdict
+from otklik.satisfaction.models import FollowUp
 from otklik.sla.choices import ClockKind, ClockState
 from otklik.sla.models import Clock
-from otklik.stats.selectors import compute_stats, place_mood
+from otklik.stats.selectors import compute_stats, percentile, place_mood
 from tests.stats.conftest import END, NOW, START, _post, at
 
 pytestmark = pytest.mark.django_db
@@ -186,3 +190,116 @@ def test_an_address_link_lists_the_incidents_at_that_address(client, city, direc
     assert stats.incidents == 5
     href = f"/inbox/?view=all&date_from={START}&date_to={END}&merged=0&address=ул.+Мира,+1"
     assert listed_ids(client, href) == {city.incidents["a3"].pk}
+
+
+# --- posts, negative posts, answer times and satisfied ------------------------------------------------------------
+
+
+def _reply(incident: Incident, name: str, when, *, negative: float | None = None) -> Post:
+    """Another post of `incident` written at `when` (a copy of its first post)."""
+    post = Post.objects.filter(incident=incident).order_by("pk").first()
+    assert post is not None
+    post.pk = None
+    post.external_id = name
+    post.posted_at = when
+    post.negative = negative
+    post.save()
+    return post
+
+
+def first_final(incident: Incident):
+    """The first final answer of `incident` published in the period, by hand (None: none)."""
+    times = sorted(
+        a.published_at
+        for a in Answer.objects.filter(incident=incident)
+        if a.kind == AnswerKind.FINAL
+        and a.status == AnswerStatus.PUBLISHED
+        and a.published_at is not None
+        and SINCE <= a.published_at < UNTIL
+    )
+    return times[0] if times else None
+
+
+def satisfied_by_hand(incident: Incident, answered) -> bool:
+    reopened = any(e.created_at >= answered for e in Event.objects.filter(incident=incident, verb=EventVerb.REOPENED))
+    happy = any(f.created_at >= answered for f in FollowUp.objects.filter(incident=incident, verdict=Verdict.SATISFIED))
+    return happy and not reopened
+
+
+def test_posts_negative_answer_time_and_satisfied_tiles_list_exactly_their_incidents(client, city, director):
+    # A negative reply in the period to an incident created before it: its incident is behind «Posts» and
+    # «Negative posts», not behind the period's incidents.
+    _reply(city.incidents["old"], "old-reply", at(2026, 12, 2, 14, 0), negative=0.7)
+    # A satisfied reply after a2's final answer; one after a1's first final answer (a1 was reopened afterwards).
+    for name, when in (("a2", at(2026, 12, 3, 11, 30)), ("a1", at(2026, 12, 1, 12, 0))):
+        reply = _reply(city.incidents[name], f"{name}-thanks", when)
+        FollowUp.objects.create(
+            incident=city.incidents[name], post=reply, verdict=Verdict.SATISFIED, confidence=0.9, created_at=when
+        )
+
+    response = dashboard(client, director)
+    stats = response.context["stats"]
+    in_period = [p for p in Post.objects.all() if SINCE <= p.posted_at < UNTIL]
+    expected_posts = {p.incident_id for p in in_period if p.incident_id is not None}
+    expected_negative = {p.incident_id for p in in_period if p.incident_id is not None and (p.negative or 0) >= 0.5}
+    incidents = period_incidents()
+    expected_first = {i.pk for i in incidents if i.first_answered_at is not None}
+    expected_final = {i.pk for i in incidents if i.answered_at is not None}
+    population = {
+        i.pk: answered
+        for i in Incident.objects.exclude(status=IncidentStatus.MERGED)
+        if (answered := first_final(i)) is not None
+    }
+    expected_satisfied = {pk for pk, answered in population.items() if satisfied_by_hand(Incident(pk=pk), answered)}
+
+    names = {i.pk: name for name, i in city.incidents.items()}
+    assert {names[pk] for pk in expected_posts} == {"old", "a1", "a2", "a3", "a4", "a5"}  # a6's post moved to a1
+    assert {names[pk] for pk in expected_negative} == {"old", "a1", "a3"}
+    assert {names[pk] for pk in expected_first} == {"a1", "a2"}
+    assert {names[pk] for pk in expected_final} == {"a1", "a2"}
+    assert {names[pk] for pk in expected_satisfied} == {"a2"}
+
+    assert listed_ids(client, tile_href(response, 0)) == expected_posts
+    assert response.context["tiles"][0].link_label
+    assert listed_ids(client, tile_href(response, 11)) == expected_negative
+    assert listed_ids(client, tile_href(response, 4)) == expected_first
+    assert listed_ids(client, tile_href(response, 5)) == expected_final
+    assert listed_ids(client, tile_href(response, 7)) == expected_satisfied
+    assert (len(expected_satisfied), len(population)) == (stats.satisfied, stats.satisfaction_total)
+    # The listed incidents' times make the medians shown.
+    first_hours = [
+        (i.first_answered_at - i.created_at).total_seconds() / 3600 for i in incidents if i.pk in expected_first
+    ]
+    final_hours = [(i.answered_at - i.created_at).total_seconds() / 3600 for i in incidents if i.pk in expected_final]
+    assert percentile(first_hours, 0.5) == pytest.approx(stats.first_answer.median_calendar_hours)
+    assert percentile(final_hours, 0.5) == pytest.approx(stats.final_answer.median_calendar_hours)
+
+
+def test_the_new_filters_show_as_chips_and_keep_their_hidden_inputs(client, city, director):
+    client.force_login(director)
+    query = (
+        "/inbox/?view=all&posts_from=2026-12-01&posts_to=2026-12-03&negative=1&first_answered=1"
+        "&final_from=2026-12-01&final_to=2026-12-03&satisfied=1"
+    )
+    with time_machine.travel(NOW, tick=False):
+        html = client.get(query).content.decode()
+    assert html.count("data-filter-chip>") == 5
+    links = [
+        parse_qs(urlsplit(part.split('href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")).query)
+        for part in html.split("data-filter-chip>")[1:]
+    ]
+    names = ("posts_from", "negative", "first_answered", "final_from", "satisfied")
+    dropped = [sorted(n for n in names if n not in q) for q in links]
+    assert dropped == [["negative"], ["first_answered"], ["satisfied"], ["posts_from"], ["final_from"]]
+    for name in ("posts_from", "posts_to", "final_from", "final_to"):
+        assert f'name="{name}" value="2026-12-0' in html
+    assert 'name="satisfied" value="1"' in html
+
+
+def test_the_posts_window_is_in_city_days(client, city, director):
+    client.force_login(director)
+    # a4 was written on 2 December at 09:00 city time: on the 2nd, not on the 1st or the 3rd.
+    a4 = city.incidents["a4"].pk
+    assert a4 in listed_ids(client, "/inbox/?view=all&posts_from=2026-12-02&posts_to=2026-12-02")
+    assert a4 not in listed_ids(client, "/inbox/?view=all&posts_from=2026-12-03&posts_to=2026-12-03")
+    assert a4 not in listed_ids(client, "/inbox/?view=all&posts_to=2026-12-01")

@@ -175,6 +175,26 @@ class InboxQuery:
             queryset = queryset.exclude(status=S.MERGED)
         if f.get("address"):
             queryset = queryset.filter(address=f["address"])
+        return self._population_filters(queryset)
+
+    def _population_filters(self, queryset: QuerySet[Incident]) -> QuerySet[Incident]:
+        """Posts, negative posts, first answer, final answer period and satisfied (docs/STATS.md, "Click-through")."""
+        from otklik.stats.selectors import filter_final_answered, filter_posts_in  # noqa: PLC0415 - app boundary
+
+        f = self.filters
+        if f.get("posts_from") or f.get("posts_to") or f.get("negative") == "1":
+            queryset = filter_posts_in(
+                queryset,
+                *_day_bounds(f.get("posts_from"), f.get("posts_to")),
+                negative=f.get("negative") == "1",
+                channel=f.get("channel") or "",
+            )
+        if f.get("first_answered") == "1":
+            queryset = queryset.filter(first_answered_at__isnull=False)
+        if f.get("final_from") or f.get("final_to") or f.get("satisfied") == "1":
+            queryset = filter_final_answered(
+                queryset, *_day_bounds(f.get("final_from"), f.get("final_to")), satisfied=f.get("satisfied") == "1"
+            )
         return queryset
 
     def hidden_chips(self, request: HttpRequest) -> list[tuple[str, str]]:
@@ -198,6 +218,20 @@ class InboxQuery:
                     _url("/inbox/", request, drop=("page", "address")),
                 )
             )
+        for flag, label in (
+            ("negative", _("negative posts")),
+            ("first_answered", _("first answer published")),
+            ("satisfied", _("satisfied")),
+        ):
+            if f.get(flag) == "1":
+                chips.append((str(label), _url("/inbox/", request, drop=("page", flag))))
+        for prefix, label in (("posts", _("posts written")), ("final", _("final answer published"))):
+            start, end = f.get(f"{prefix}_from"), f.get(f"{prefix}_to")
+            if start or end:
+                days = " – ".join(day.strftime("%d.%m.%Y") if day else "…" for day in (start, end))
+                chips.append(
+                    (f"{label}: {days}", _url("/inbox/", request, drop=("page", f"{prefix}_from", f"{prefix}_to")))
+                )
         if f.get("ids"):
             chips.append(
                 (_("selected incidents: %(n)s") % {"n": len(f["ids"])}, _url("/inbox/", request, drop=("page", "ids")))
@@ -227,6 +261,14 @@ class InboxQuery:
     @property
     def has_filters(self) -> bool:
         return any(value not in (None, "") for value in self.filters.values())
+
+
+def _day_bounds(start: dt.date | None, end: dt.date | None) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """[start 00:00, the day after end 00:00) in the city's time zone; an open bound stays None."""
+    zone = city_zone()
+    since = dt.datetime.combine(start, dt.time(0), tzinfo=zone) if start else None
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), tzinfo=zone) if end else None
+    return since, until
 
 
 def with_first_post(queryset: QuerySet[Incident], *, text_chars: int | None) -> QuerySet[Incident]:
