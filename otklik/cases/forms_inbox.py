@@ -106,6 +106,13 @@ class InboxFilterForm(forms.Form):
     satisfied = forms.ChoiceField(
         label=_("satisfied"), choices=[("", ""), ("1", "1")], required=False, widget=forms.HiddenInput
     )
+    # Incidents having a non-cancelled assignment of a department created in [assigned_from, assigned_to_date]
+    # (the departments' bars: every assignment, lead or co-executor, as the scorecard counts them).
+    assigned_to = forms.ModelChoiceField(
+        label=_("assigned to"), queryset=Department.objects.all(), required=False, widget=forms.HiddenInput
+    )
+    assigned_from = forms.DateField(label=_("assigned from"), required=False, widget=forms.HiddenInput)
+    assigned_to_date = forms.DateField(label=_("assigned to date"), required=False, widget=forms.HiddenInput)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,6 +27,10 @@ from otklik.cases.models import Assignment
 from otklik.documents.choices import LetterKind
 from otklik.documents.docx_utils import letterhead, start_document, to_bytes
 from otklik.documents.models import LetterTemplate
+from otklik.intake.choices import Channel
+
+if TYPE_CHECKING:
+    from otklik.stats.selectors import StatsFilters
 
 VARIABLE_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
@@ -201,15 +206,27 @@ def letter_for_assignment(kind: str, assignment: Assignment) -> Letter:
     )
 
 
-def summary_values(start: dt.date, end: dt.date, deputy: str = "") -> dict[str, str]:
-    from otklik.stats.selectors import compute_stats
+def summary_values(
+    start: dt.date, end: dt.date, deputy: str = "", filters: StatsFilters | None = None
+) -> dict[str, str]:
+    """The letter's values; the figures by the dashboard's rules under `filters` (group, department, source)."""
+    from otklik.stats.selectors import StatsFilters, compute_stats  # noqa: PLC0415 - app boundary
 
-    stats = compute_stats(start, end)
+    filters = filters or StatsFilters()
+    stats = compute_stats(start, end, filters)
 
     def percent(value: float | None) -> str:
         return "—" if value is None else f"{round(value * 100)} %"
 
-    lines = [
+    scope = []
+    if filters.group is not None:
+        scope.append(_("group: %(name)s") % {"name": filters.group.name})
+    if filters.department is not None:
+        scope.append(_("department: %(name)s") % {"name": filters.department.name})
+    if filters.channel:
+        scope.append(_("source: %(name)s") % {"name": Channel(filters.channel).label})
+    lines = [_("Figures only for %(scope)s.") % {"scope": "; ".join(scope)}] if scope else []
+    lines += [
         _("Posts received: %(n)s") % {"n": stats.posts},
         _("Incidents: %(n)s") % {"n": stats.incidents},
         _("Answered: %(n)s") % {"n": stats.answered},
@@ -231,9 +248,9 @@ def summary_values(start: dt.date, end: dt.date, deputy: str = "") -> dict[str, 
     return {**_common(), "period": period, "figures": "\n".join(lines), "deputy": deputy}
 
 
-def summary_letter(start: dt.date, end: dt.date, deputy: str = "") -> Letter:
+def summary_letter(start: dt.date, end: dt.date, deputy: str = "", filters: StatsFilters | None = None) -> Letter:
     template = get_template(LetterKind.SUMMARY_DEPUTY)
-    values = summary_values(start, end, deputy)
+    values = summary_values(start, end, deputy, filters)
     addressee = [_("To the deputy head of the city")]
     if deputy:
         addressee.append(deputy)

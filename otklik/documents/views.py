@@ -21,6 +21,7 @@ from otklik.documents.forms import LetterTemplateForm, MediaStatementForm, Summa
 from otklik.documents.models import LetterTemplate
 from otklik.documents.services import DOCX_MIME, dispatch_for, do_save_letter_template, do_send_media_brief
 from otklik.nlp.models import Spike
+from otklik.stats.params import ParamError, parse_filters
 
 ASSIGNMENT_LETTERS = (LetterKind.INFO_REQUEST, LetterKind.OVERDUE_NOTICE)
 
@@ -119,7 +120,18 @@ def summary_letter(request: HttpRequest) -> HttpResponse:
     form = SummaryForm(data)
     if not form.is_valid():
         return HttpResponseBadRequest("; ".join(str(e) for errors in form.errors.values() for e in errors))
-    letter = letters.summary_letter(form.cleaned_data["start"], form.cleaned_data["end"], form.cleaned_data["deputy"])
+    # The dashboard's filters, by the stats API's names and rules (`source`; the dashboard's `channel` too).
+    try:
+        filters = parse_filters(
+            request.GET.get("group"),
+            request.GET.get("department"),
+            request.GET.get("source") or request.GET.get("channel"),
+        )
+    except ParamError as error:
+        return HttpResponseBadRequest("; ".join(str(e) for errors in error.errors.values() for e in errors))
+    letter = letters.summary_letter(
+        form.cleaned_data["start"], form.cleaned_data["end"], form.cleaned_data["deputy"], filters
+    )
     return docx_response(letters.render_docx(letter), letter.filename)
 
 

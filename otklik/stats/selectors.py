@@ -687,6 +687,23 @@ def filter_posts_in(
     return queryset.filter(pk__in=posts.values("incident_id"))
 
 
+def filter_assigned(
+    queryset: QuerySet[Incident],
+    department: Department,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+) -> QuerySet[Incident]:
+    """The incidents of `queryset` having a non-cancelled assignment of `department` (lead or co-executor) created
+    in [since, until) (open bounds when None): the assignments counted by `by_department` and the scorecard (the
+    inbox's `assigned_to`, `assigned_from`/`assigned_to_date` filters)."""
+    assignments = Assignment.objects.filter(department=department).exclude(status=AssignmentStatus.CANCELLED)
+    if since is not None:
+        assignments = assignments.filter(created_at__gte=since)
+    if until is not None:
+        assignments = assignments.filter(created_at__lt=until)
+    return queryset.filter(pk__in=assignments.values("incident_id"))
+
+
 def _satisfaction(stats: Stats) -> None:
     """`satisfied_share` (the module's docstring, 5): the first final answer of each incident under the filters
     published in the period, classified by `otklik.satisfaction.stats.classify_incidents` (four queries)."""

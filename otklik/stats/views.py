@@ -9,7 +9,7 @@ department figures open the department scorecard.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -49,6 +49,18 @@ def inbox_url(
         params["date_to"] = end.isoformat()
     params.update({k: v for k, v in extra.items() if v not in (None, "")})
     return f"{reverse('inbox')}?{urlencode(params)}"
+
+
+def summary_letter_url(filters: StatsFilters, start: dt.date, end: dt.date) -> str:
+    """The summary letter to the deputy head for the dashboard's period and filters (the stats API's names)."""
+    params: dict[str, Any] = {"start": start.isoformat(), "end": end.isoformat()}
+    if filters.group is not None:
+        params["group"] = filters.group.pk
+    if filters.department is not None:
+        params["department"] = filters.department.pk
+    if filters.channel:
+        params["source"] = filters.channel
+    return f"{reverse('documents:summary-letter')}?{urlencode(params)}"
 
 
 def scorecard_url(start: dt.date, end: dt.date) -> str:
@@ -206,7 +218,12 @@ def build_charts(stats: Stats, groups: dict[int, TopicGroup]) -> dict[str, Any]:
                 r.department,
                 r.on_time_share or 0.0,
                 _percent(r.on_time_share),
-                inbox_url(f, stats.start, stats.end, department=r.department_id),
+                inbox_url(
+                    replace(f, department=None),
+                    assigned_to=r.department_id,
+                    assigned_from=stats.start.isoformat(),
+                    assigned_to_date=stats.end.isoformat(),
+                ),
                 _("%(department)s: %(share)s on time of %(count)s judged")
                 % {"department": r.department, "share": _percent(r.on_time_share), "count": r.judged},
                 colour=_share_colour(r.on_time_share or 0.0),
@@ -248,7 +265,7 @@ def build_charts(stats: Stats, groups: dict[int, TopicGroup]) -> dict[str, Any]:
             charts.Point(
                 _short(d.day),
                 d.negative_share,
-                inbox_url(f, d.day, d.day),
+                inbox_url(f, posts_from=d.day.isoformat(), posts_to=d.day.isoformat(), negative="1"),
                 _("%(day)s, %(negative)s of %(posts)s posts negative")
                 % {"day": _short(d.day), "negative": d.negative, "posts": d.posts},
             )
@@ -305,6 +322,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "charts": build_charts(stats, groups),
         "group_rows": group_rows,
         "scorecard_url": scorecard_url(start, end),
+        "summary_letter_url": summary_letter_url(filters, start, end),
         "target_hours": settings.OTKLIK_ANSWER_HOURS,
     }
     return render_page(request, "stats/dashboard.html", context, partial="dashboard")

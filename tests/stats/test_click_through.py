@@ -30,6 +30,7 @@ pytestmark = pytest.mark.django_db
 
 PERIOD = "?period=custom&date_from=2026-12-01&date_to=2026-12-03"
 SINCE, UNTIL = at(2026, 12, 1, 0, 0), at(2026, 12, 4, 0, 0)
+END_DAY = at(2026, 12, 3, 0, 0)  # one city day before UNTIL
 
 
 def dashboard(client, user):
@@ -303,3 +304,101 @@ def test_the_posts_window_is_in_city_days(client, city, director):
     assert a4 in listed_ids(client, "/inbox/?view=all&posts_from=2026-12-02&posts_to=2026-12-02")
     assert a4 not in listed_ids(client, "/inbox/?view=all&posts_from=2026-12-03&posts_to=2026-12-03")
     assert a4 not in listed_ids(client, "/inbox/?view=all&posts_to=2026-12-01")
+
+
+# --- departments' bars and mood points ----------------------------------------------------------------------------
+
+
+def _page_href(response, href: str) -> str:
+    """`href` as a link in the page (the charts are inline SVG)."""
+    assert f'href="{href.replace("&", "&amp;")}"' in response.content.decode()
+    return href
+
+
+def test_a_department_bar_lists_the_incidents_of_all_its_assignments_in_the_period(
+    client, city, director, housing, roads
+):
+    from otklik.cases.choices import AssignmentRole, AssignmentStatus  # noqa: PLC0415
+    from otklik.cases.models import Assignment  # noqa: PLC0415
+
+    # Roads as a co-executor on a1 (counted), a cancelled roads assignment on a2 and one created before the period
+    # on «old» (both left out).
+    extra = [
+        (city.incidents["a1"], AssignmentRole.CO, AssignmentStatus.SENT, at(2026, 12, 2, 10, 0)),
+        (city.incidents["a2"], AssignmentRole.CO, AssignmentStatus.CANCELLED, at(2026, 12, 2, 10, 0)),
+        (city.incidents["old"], AssignmentRole.CO, AssignmentStatus.SENT, at(2026, 11, 20, 10, 0)),
+    ]
+    for incident, role, status, created in extra:
+        assignment = Assignment.objects.create(incident=incident, department=roads, role=role, status=status)
+        Assignment.objects.filter(pk=assignment.pk).update(created_at=created)
+
+    response = dashboard(client, director)
+    rows = {r.department_id: r for r in response.context["stats"].by_department}
+    for department in (housing, roads):
+        expected = {
+            a.incident_id
+            for a in Assignment.objects.filter(department=department)
+            if SINCE <= a.created_at < UNTIL and a.status != AssignmentStatus.CANCELLED
+        }
+        assert rows[department.pk].assignments == len(
+            [
+                a
+                for a in Assignment.objects.filter(department=department)
+                if SINCE <= a.created_at < UNTIL and a.status != AssignmentStatus.CANCELLED
+            ]
+        )
+        href = _page_href(
+            response,
+            f"/inbox/?view=all&assigned_to={department.pk}&assigned_from=2026-12-01&assigned_to_date=2026-12-03",
+        )
+        assert listed_ids(client, href) == expected
+    names = {i.pk: name for name, i in city.incidents.items()}
+    roads_href = f"/inbox/?view=all&assigned_to={roads.pk}&assigned_from=2026-12-01&assigned_to_date=2026-12-03"
+    assert {names[pk] for pk in listed_ids(client, roads_href)} == {"a1", "a3", "a4"}  # not a2, not «old»
+
+    # The chip names the department and drops the three parameters; the hidden inputs keep them.
+    with time_machine.travel(NOW, tick=False):
+        html = client.get(roads_href).content.decode()
+    assert html.count("data-filter-chip>") == 1
+    chip = html.split("data-filter-chip>")[1]
+    assert roads.name in chip.split("<a", 1)[0]
+    query = parse_qs(urlsplit(chip.split('href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")).query)
+    assert not {"assigned_to", "assigned_from", "assigned_to_date"} & set(query)
+    assert f'name="assigned_to" value="{roads.pk}"' in html
+    assert 'name="assigned_to_date" value="2026-12-03"' in html
+
+
+def test_a_mood_point_lists_the_incidents_of_that_days_negative_posts(client, city, director):
+    _reply(city.incidents["old"], "old-reply", at(2026, 12, 2, 14, 0), negative=0.7)
+    response = dashboard(client, director)
+    mood = {d.day: d for d in response.context["stats"].mood}
+    seen_any = False
+    for day in mood:
+        since = at(day.year, day.month, day.day, 0, 0)
+        until = since + (UNTIL - END_DAY)
+        posts = [p for p in Post.objects.all() if since <= p.posted_at < until]
+        negative = [p for p in posts if (p.negative or 0) >= 0.5]
+        assert (mood[day].posts, mood[day].negative) == (len(posts), len(negative))
+        if not posts:  # no share, no point
+            continue
+        href = _page_href(
+            response, f"/inbox/?view=all&posts_from={day.isoformat()}&posts_to={day.isoformat()}&negative=1"
+        )
+        expected = {p.incident_id for p in negative if p.incident_id is not None}
+        seen_any = seen_any or bool(expected)
+        assert listed_ids(client, href) == expected
+    assert seen_any
+
+
+def test_under_a_department_filter_the_bar_drops_the_lead_department_filter(client, city, director, roads):
+    client.force_login(director)
+    with time_machine.travel(NOW, tick=False):
+        response = client.get(f"/dashboard/{PERIOD}&department={roads.pk}&source=vk")
+    href = _page_href(
+        response,
+        f"/inbox/?view=all&channel=vk&assigned_to={roads.pk}&assigned_from=2026-12-01&assigned_to_date=2026-12-03",
+    )
+    assert "&department=" not in href
+    row = next(r for r in response.context["stats"].by_department if r.department_id == roads.pk)
+    assert row.assignments >= 1
+    assert listed_ids(client, href)

@@ -179,7 +179,11 @@ class InboxQuery:
 
     def _population_filters(self, queryset: QuerySet[Incident]) -> QuerySet[Incident]:
         """Posts, negative posts, first answer, final answer period and satisfied (docs/STATS.md, "Click-through")."""
-        from otklik.stats.selectors import filter_final_answered, filter_posts_in  # noqa: PLC0415 - app boundary
+        from otklik.stats.selectors import (  # noqa: PLC0415 - app boundary
+            filter_assigned,
+            filter_final_answered,
+            filter_posts_in,
+        )
 
         f = self.filters
         if f.get("posts_from") or f.get("posts_to") or f.get("negative") == "1":
@@ -194,6 +198,10 @@ class InboxQuery:
         if f.get("final_from") or f.get("final_to") or f.get("satisfied") == "1":
             queryset = filter_final_answered(
                 queryset, *_day_bounds(f.get("final_from"), f.get("final_to")), satisfied=f.get("satisfied") == "1"
+            )
+        if f.get("assigned_to"):
+            queryset = filter_assigned(
+                queryset, f["assigned_to"], *_day_bounds(f.get("assigned_from"), f.get("assigned_to_date"))
             )
         return queryset
 
@@ -232,6 +240,15 @@ class InboxQuery:
                 chips.append(
                     (f"{label}: {days}", _url("/inbox/", request, drop=("page", f"{prefix}_from", f"{prefix}_to")))
                 )
+        if f.get("assigned_to"):
+            start, end = f.get("assigned_from"), f.get("assigned_to_date")
+            days = " – ".join(day.strftime("%d.%m.%Y") if day else "…" for day in (start, end))
+            chips.append(
+                (
+                    _("assigned to %(department)s: %(days)s") % {"department": f["assigned_to"].name, "days": days},
+                    _url("/inbox/", request, drop=("page", "assigned_to", "assigned_from", "assigned_to_date")),
+                )
+            )
         if f.get("ids"):
             chips.append(
                 (_("selected incidents: %(n)s") % {"n": len(f["ids"])}, _url("/inbox/", request, drop=("page", "ids")))

@@ -1,4 +1,5 @@
-"""`python manage.py report --from YYYY-MM-DD --to YYYY-MM-DD --format docx|xlsx --out FILE`."""
+"""`python manage.py report --from YYYY-MM-DD --to YYYY-MM-DD --format docx|xlsx --out FILE`
+[--group ID|NAME] [--department ID|NAME] [--source CHANNEL] (the stats API's filters)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from otklik.stats.params import MAX_DAYS
+from otklik.stats.params import MAX_DAYS, ParamError, parse_filters
 from otklik.stats.report import FORMATS, build_report, render
 
 
@@ -33,6 +34,11 @@ class Command(BaseCommand):
         parser.add_argument("--to", dest="date_to", help="the last day, YYYY-MM-DD (included)")
         parser.add_argument("--format", dest="fmt", default="docx", help="docx or xlsx")
         parser.add_argument("--out", dest="out", help="the file to write")
+        parser.add_argument("--group", dest="group", default="", help="a topic group: its id or exact name")
+        parser.add_argument(
+            "--department", dest="department", default="", help="a department: its id, name or short name"
+        )
+        parser.add_argument("--source", dest="source", default="", help="a channel code (vk, telegram, …)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         start = _date(options["date_from"], "--from")
@@ -49,7 +55,13 @@ class Command(BaseCommand):
         out = Path(options["out"])
         if not out.parent.exists():
             raise CommandError(_("--out: the folder %(folder)s does not exist.") % {"folder": out.parent})
-        report = build_report(start, end)
+        try:
+            filters = parse_filters(options["group"], options["department"], options["source"])
+        except ParamError as error:
+            raise CommandError(
+                "; ".join(f"--{name}: {message}" for name, messages in error.errors.items() for message in messages)
+            ) from None
+        report = build_report(start, end, filters)
         out.write_bytes(render(report, fmt))
         self.stdout.write(
             _("Written %(path)s: %(incidents)s incidents, %(proposals)s proposals.")
