@@ -8,7 +8,7 @@ One first text per kind of answer.
    (and no topic), then a general one (neither). Among equally specific templates the first by name (then id).
 2. Its `{{ variable }}` placeholders are filled from the incident (`incident_context`) by `render_template`, a
    tiny renderer of our own: a template is text written by people, never code run by the Django template engine.
-3. A kind without a template keeps the built-in text of otklik.cases.views.card.answer_templates.
+3. A kind without a template keeps its built-in text (`builtin_texts`).
 
 A variable the drafter cannot fill (no promised date yet, no accepted information) becomes a bracketed marker
 («[дата]») the operator must replace; the quality checks flag the missing date meanwhile. An empty name of the
@@ -241,10 +241,48 @@ def choose_templates(incident: Incident) -> dict[str, AnswerTemplate]:
     return pick_templates(candidates, topic_id=topic_id, group_id=group_id)
 
 
-def draft_texts(incident: Incident, *, posts: list[Post], lead_info: str, lead_name: str) -> dict[str, str]:
-    from otklik.cases.views.card import answer_templates
+def builtin_texts(posts: list[Post], lead_info: str, lead_name: str) -> dict[str, str]:
+    """A first text for each kind of answer: the citizen's name and the lead department's accepted information.
 
-    texts: dict[str, str] = dict(answer_templates(posts, lead_info, lead_name))
+    The fallback of a kind that has no template (`draft_texts`).
+    """
+    name = first_name(posts[0].author_name) if posts and posts[0].author_name else ""
+    greeting = _("Hello, %(name)s!") % {"name": name} if name else _("Hello!")
+    thanks = _("Thank you for your message.")
+    info = lead_info.strip()
+    department = lead_name or _("the responsible department")
+    return {
+        AnswerKind.PRIMARY: " ".join(
+            [
+                greeting,
+                thanks,
+                _("We have passed it to %(department)s and will answer here as soon as we have the details.")
+                % {"department": department},
+            ]
+        ),
+        AnswerKind.INTERMEDIATE: " ".join(
+            p
+            for p in [
+                greeting,
+                thanks,
+                info,
+                _("The work is planned; we will report the result by the promised date."),
+            ]
+            if p
+        ),
+        AnswerKind.FINAL: " ".join(p for p in [greeting, thanks, info] if p),
+        AnswerKind.REFUSAL: " ".join(
+            [
+                greeting,
+                thanks,
+                _("Unfortunately, this question is outside the competence of the city administration."),
+            ]
+        ),
+    }
+
+
+def draft_texts(incident: Incident, *, posts: list[Post], lead_info: str, lead_name: str) -> dict[str, str]:
+    texts: dict[str, str] = dict(builtin_texts(posts, lead_info, lead_name))
     chosen = choose_templates(incident)
     if chosen:
         context = incident_context(incident, posts=posts, lead_info=lead_info, lead_name=lead_name)

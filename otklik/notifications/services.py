@@ -181,20 +181,6 @@ def _new_assignment_notice(assignment: Assignment) -> Notice:
     )
 
 
-def notify_new_assignment(assignment: Assignment) -> list[Notification]:
-    notice = _new_assignment_notice(assignment)
-    return do_notify(
-        notice.recipients,
-        kind=notice.kind,
-        title=notice.title,
-        body=notice.body,
-        url=notice.url,
-        dedup_key=notice.dedup_key,
-        incident_id=notice.incident_id,
-        assignment_id=notice.assignment_id,
-    )
-
-
 def notify_new_assignments(assignments: Sequence[Assignment]) -> int:
     """The departments of just-created assignments are notified together: one INSERT, one e-mail task (routing
     runs for every incoming post)."""

@@ -255,52 +255,6 @@ def web_link(url: str) -> str:
     return url if url.lower().startswith(("https://", "http://")) else ""
 
 
-def _first_name(author: str) -> str:
-    """«Иван Петров» → «Иван»; a nickname stays as it is."""
-    words = author.split()
-    return words[0] if len(words) == 2 else author.strip()
-
-
-def answer_templates(posts: list[Post], lead_info: str, lead_name: str) -> dict[str, str]:
-    """A first text for each kind of answer: the citizen's name and the lead department's accepted information.
-
-    A simple stand-in; the answers issue brings real templates by topic and kind.
-    """
-    name = _first_name(posts[0].author_name) if posts and posts[0].author_name else ""
-    greeting = _("Hello, %(name)s!") % {"name": name} if name else _("Hello!")
-    thanks = _("Thank you for your message.")
-    info = lead_info.strip()
-    department = lead_name or _("the responsible department")
-    return {
-        AnswerKind.PRIMARY: " ".join(
-            [
-                greeting,
-                thanks,
-                _("We have passed it to %(department)s and will answer here as soon as we have the details.")
-                % {"department": department},
-            ]
-        ),
-        AnswerKind.INTERMEDIATE: " ".join(
-            p
-            for p in [
-                greeting,
-                thanks,
-                info,
-                _("The work is planned; we will report the result by the promised date."),
-            ]
-            if p
-        ),
-        AnswerKind.FINAL: " ".join(p for p in [greeting, thanks, info] if p),
-        AnswerKind.REFUSAL: " ".join(
-            [
-                greeting,
-                thanks,
-                _("Unfortunately, this question is outside the competence of the city administration."),
-            ]
-        ),
-    }
-
-
 def _suggestion(incident: Incident, posts: list[Post]) -> RouteSuggestion | None:
     return suggest_route(incident, "\n".join(p.text for p in posts))
 
