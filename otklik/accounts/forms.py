@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from otklik.accounts import lockout
 from otklik.accounts.choices import Role
 from otklik.accounts.models import User
 from otklik.org.forms import StyledFormMixin, with_current
@@ -112,3 +115,26 @@ class UserForm(StyledFormMixin, forms.ModelForm):
         if self.cleaned_data.get("password_mode") == self.SET:
             return self.cleaned_data["password1"]
         return generate_password()
+
+
+class LockoutMessageMixin:
+    """A login refused by a lock (otklik.accounts.backends) says so and until when, instead of "wrong password"."""
+
+    request: Any
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()  # type: ignore[misc]
+        except forms.ValidationError:
+            lock = getattr(self.request, lockout.REQUEST_ATTRIBUTE, None) if self.request is not None else None
+            if lock is not None:
+                raise forms.ValidationError(lockout.lockout_message(lock), code="locked") from None
+            raise
+
+
+class LoginForm(LockoutMessageMixin, AuthenticationForm):
+    """The login page's form."""
+
+
+class AdminLoginForm(LockoutMessageMixin, AdminAuthenticationForm):
+    """The Django admin's login form."""

@@ -4,9 +4,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from otklik.accounts import views
+from otklik.accounts.forms import LoginForm
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=LoginForm),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # The users page of the head of the service (reference data).
     path("settings/users/", views.user_list, name="settings-users"),

@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -21,6 +22,7 @@ from otklik.answers.choices import AnswerKind
 from otklik.answers.models import Answer
 from otklik.cases.choices import IncidentStatus, NoAnswerReason, ReworkCriterion
 from otklik.cases.models import Assignment, Attachment, Incident
+from otklik.core import uploads
 from otklik.intake.choices import Channel
 from otklik.intake.models import Post
 from otklik.notifications.models import Notification
@@ -35,7 +37,8 @@ POSTED_AT_TOLERANCE = dt.timedelta(minutes=10)
 POSTED_AT_EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 # Ids are 64-bit: a larger number cannot name anything (and SQLite cannot even compare it).
 MAX_ID = 2**63 - 1
-MAX_FILE_SIZE = 20 * 1024 * 1024
+# Attachments sent at once (as on the assignment page).
+MAX_FILES = 10
 # Lazy: URLField builds its validator with this message at import time; it is rendered in the request's language.
 INVALID_LINK = gettext_lazy("Not a valid link: give a full address such as https://vk.com/wall-1_100.")
 
@@ -594,7 +597,10 @@ class AssignSerializer(StrictSerializer):
 class InformationSerializer(StrictSerializer):
     text = serializers.CharField()
     files = serializers.ListField(
-        child=serializers.FileField(), required=False, help_text="Attachments (multipart/form-data)."
+        # Empty files too: the shared check refuses them with the file's name (otklik.core.uploads).
+        child=serializers.FileField(allow_empty_file=True),
+        required=False,
+        help_text="Attachments (multipart/form-data).",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -602,13 +608,11 @@ class InformationSerializer(StrictSerializer):
         self.fields["text"].error_messages.update(text_messages(_("Write the information for the answer.")))
 
     def validate_files(self, value: list[Any]) -> list[Any]:
-        for f in value:
-            if f.size > MAX_FILE_SIZE:
-                raise serializers.ValidationError(
-                    _("The file «%(name)s» is larger than %(size)s MB.")
-                    % {"name": f.name, "size": MAX_FILE_SIZE // (1024 * 1024)}
-                )
-        return value
+        # The same checks as the assignment page (type, size, contents; otklik.core.uploads).
+        try:
+            return uploads.validate_uploads(value, uploads.ATTACHMENT, max_files=MAX_FILES)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
 
 
 class DeclineSerializer(StrictSerializer):

@@ -3,13 +3,13 @@ department head's "give to an executor".
 
 Attachments are checked here, before any service is called, so that a refused file leaves nothing behind: the
 extension must be one of ALLOWED_TYPES, the size at most MAX_FILE_SIZE, and the first bytes must look like the type
-the extension claims (a renamed program or a mislabelled file is refused with the file's name in the message).
+the extension claims (a renamed program or a mislabelled file is refused with the file's name in the message); the
+checks are otklik.core.uploads, shared with the API and the other upload points.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from pathlib import PurePath
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from otklik.accounts.choices import DEPARTMENT_ROLES
+from otklik.core import uploads
 
 if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
@@ -24,106 +25,22 @@ if TYPE_CHECKING:
     from otklik.accounts.models import User
     from otklik.cases.models import Assignment
 
-MAX_FILE_SIZE = 10 * 1024 * 1024
+# The checks themselves are shared by every upload point: otklik.core.uploads.
+MAX_FILE_SIZE = uploads.ATTACHMENT.max_bytes
 MAX_FILES = 10
-SNIFF_BYTES = 1024
-
-
-def _jpeg(head: bytes) -> bool:
-    return head.startswith(b"\xff\xd8\xff")
-
-
-def _png(head: bytes) -> bool:
-    return head.startswith(b"\x89PNG\r\n\x1a\n")
-
-
-def _webp(head: bytes) -> bool:
-    return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
-
-
-HEIC_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"})
-
-
-def _heic(head: bytes) -> bool:
-    return head[4:8] == b"ftyp" and head[8:12] in HEIC_BRANDS
-
-
-def _pdf(head: bytes) -> bool:
-    # The PDF reference lets a reader find the header within the first 1024 bytes.
-    return b"%PDF-" in head[:SNIFF_BYTES]
-
-
-def _zip(head: bytes) -> bool:
-    """docx, xlsx and odt are zip containers."""
-    return head.startswith(b"PK\x03\x04")
-
-
-def _ole(head: bytes) -> bool:
-    """Old Word and Excel files are OLE compound documents."""
-    return head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
-
-
-def _doc(head: bytes) -> bool:
-    # Word happily saves RTF under a .doc name; that is a document, not a threat.
-    return _ole(head) or head.startswith(b"{\\rtf")
-
-
-# extension → (content type stored with the file, check of the first bytes)
-ALLOWED_TYPES: dict[str, tuple[str, Callable[[bytes], bool]]] = {
-    "jpg": ("image/jpeg", _jpeg),
-    "jpeg": ("image/jpeg", _jpeg),
-    "png": ("image/png", _png),
-    "webp": ("image/webp", _webp),
-    "heic": ("image/heic", _heic),
-    "pdf": ("application/pdf", _pdf),
-    "doc": ("application/msword", _doc),
-    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", _zip),
-    "xls": ("application/vnd.ms-excel", _ole),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", _zip),
-    "odt": ("application/vnd.oasis.opendocument.text", _zip),
-}
-ALLOWED_LIST = ", ".join(ALLOWED_TYPES)
-ACCEPT_ATTRIBUTE = ",".join(f".{ext}" for ext in ALLOWED_TYPES)
-
-
-def extension_of(name: str) -> str:
-    return PurePath(name).suffix.lower().lstrip(".")
+ALLOWED_TYPES = uploads.ATTACHMENT.extensions
+ALLOWED_LIST = uploads.ATTACHMENT.listed
+ACCEPT_ATTRIBUTE = uploads.ATTACHMENT.accept
+extension_of = uploads.extension_of
 
 
 def check_upload(upload: UploadedFile) -> str | None:
-    """The reason `upload` is refused (a Russian sentence naming the file), or None when it is acceptable.
+    """The reason `upload` is refused as an attachment (a Russian sentence naming the file), or None.
 
-    1. The extension is one of ALLOWED_TYPES.
-    2. The file is not empty and at most MAX_FILE_SIZE bytes.
-    3. Its first bytes match the type the extension claims.
-    On success the upload's content type is replaced by the one of its extension: the browser's word is not kept.
+    The extension, the size (settings.OTKLIK_UPLOAD_MAX_MB) and the first bytes are checked by
+    otklik.core.uploads; on success the name is sanitized and the content type is the one of the extension.
     """
-    name = upload.name or ""
-    ext = extension_of(name)
-    if ext not in ALLOWED_TYPES:
-        return _("File «%(name)s»: this type of file is not accepted. Allowed: %(types)s.") % {
-            "name": name,
-            "types": ALLOWED_LIST,
-        }
-    size = upload.size or 0
-    if size == 0:
-        return _("File «%(name)s» is empty.") % {"name": name}
-    if size > MAX_FILE_SIZE:
-        return _("File «%(name)s» is larger than %(mb)s MB; make it smaller or send a part of it.") % {
-            "name": name,
-            "mb": MAX_FILE_SIZE // (1024 * 1024),
-        }
-    content_type, looks_right = ALLOWED_TYPES[ext]
-    upload.seek(0)
-    head = upload.read(SNIFF_BYTES)
-    upload.seek(0)
-    if not looks_right(head):
-        return _(
-            "File «%(name)s» is not really a .%(ext)s file (its contents do not match its name). "
-            "Save it again in this format or choose another file."
-        ) % {"name": name, "ext": ext}
-    upload.content_type = content_type
-    return None
+    return uploads.upload_problem(upload, uploads.ATTACHMENT)
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from otklik.core import uploads
 from otklik.core.errors import DomainError
 from otklik.intake.choices import Channel
 from otklik.intake.importing import (
@@ -69,7 +70,8 @@ class UploadForm(forms.Form):
                 _("The file is %(size)s MB, more than the limit of %(limit)s MB: split it into parts.")
                 % {"size": f"{upload.size / 1024 / 1024:.1f}", "limit": limit // (1024 * 1024)}
             )
-        return upload
+        # Type by extension and contents (a program or a page renamed to .csv is refused; otklik.core.uploads).
+        return uploads.validate_upload(upload, uploads.IMPORT_TABLE, max_bytes=limit)
 
 
 class RereadForm(forms.Form):

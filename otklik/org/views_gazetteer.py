@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from otklik.core import uploads
 from otklik.core.decorators import head_required
 from otklik.core.htmx import render_page
 from otklik.core.xlsx import export_filename, wants_xlsx, xlsx_response
@@ -45,7 +46,8 @@ class GazetteerUploadForm(StyledFormMixin, forms.Form):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_UPLOAD:
             raise forms.ValidationError(_("The file is larger than 10 MB."))
-        return upload
+        # A CSV in UTF-8 or cp1251 by extension and contents (otklik.core.uploads).
+        return uploads.validate_upload(upload, uploads.GAZETTEER, max_bytes=MAX_UPLOAD)
 
 
 def _rows(what: str, q: str) -> Any:

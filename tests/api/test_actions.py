@@ -74,7 +74,10 @@ def test_it_runs_an_incident_from_post_to_closing_through_the_api(
     lead_id = mine[0]["id"]
     sent = dept.post(
         f"/api/v1/assignments/{lead_id}/information",
-        {"text": "Авария, воду дадут к 18:00", "files": [SimpleUploadedFile("фото.jpg", b"jpeg", "image/jpeg")]},
+        {
+            "text": "Авария, воду дадут к 18:00",
+            "files": [SimpleUploadedFile("фото.jpg", b"\xff\xd8\xff\xe0jpeg", "image/jpeg")],
+        },
         format="multipart",
     )
     assert sent.status_code == 200
