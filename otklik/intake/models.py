@@ -90,6 +90,12 @@ class Post(models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=PostKind.choices, blank=True)
     negative = models.FloatField(_("negativity"), null=True, blank=True, help_text=_("From 0 to 1."))
     created_at = models.DateTimeField(_("received at"), auto_now_add=True, db_index=True)
+    personal_data_removed_at = models.DateTimeField(
+        _("personal data removed"),
+        null=True,
+        blank=True,
+        help_text=_("The author's name, profile and link were erased and the text masked (retention or request)."),
+    )
 
     class Meta:
         ordering = ["posted_at", "id"]

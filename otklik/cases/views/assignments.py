@@ -35,6 +35,7 @@ from otklik.core.decorators import department_required
 from otklik.core.errors import DomainError
 from otklik.core.htmx import render_page
 from otklik.core.xlsx import absolute, export_filename, field_header, wants_xlsx, xlsx_response
+from otklik.documents.masking import mask_personal_data
 
 if TYPE_CHECKING:
     from otklik.accounts.models import User
@@ -135,7 +136,7 @@ def export_assignments(request: HttpRequest, rows: QuerySet[Assignment], tab: st
                 a.updated_at,
                 a.get_status_display(),
                 a.get_role_display(),
-                a.first_text or "",  # type: ignore[attr-defined]
+                mask_personal_data(a.first_text or ""),  # type: ignore[attr-defined]
                 a.request or default_request(),
                 a.assignee.display_name if a.assignee else _("anyone in the department"),
                 absolute(request, f"/assignments/{a.pk}/"),

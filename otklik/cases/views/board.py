@@ -16,6 +16,7 @@ from otklik.cases.views.assignments import first_line, first_post_text
 from otklik.core.decorators import head_required
 from otklik.core.htmx import render_page
 from otklik.core.xlsx import Sheet, absolute, export_filename, field_header, wants_xlsx, xlsx_response
+from otklik.documents.masking import mask_personal_data
 from otklik.org.models import Department
 
 
@@ -121,7 +122,7 @@ def export_board(request: HttpRequest, departments: list[DepartmentRow], inciden
                 a.due_at,
                 a.get_status_display(),
                 a.assignee.display_name if a.assignee else "",
-                a.first_text or "",  # type: ignore[attr-defined]
+                mask_personal_data(a.first_text or ""),  # type: ignore[attr-defined]
                 absolute(request, f"/incidents/{a.incident_id}/"),
             ]
             for row in departments
@@ -146,7 +147,7 @@ def export_board(request: HttpRequest, departments: list[DepartmentRow], inciden
                 i.get_status_display(),
                 i.lead_department.name if i.lead_department else "",
                 i.owner.display_name if i.owner else "",
-                i.first_text or "",  # type: ignore[attr-defined]
+                mask_personal_data(i.first_text or ""),  # type: ignore[attr-defined]
                 absolute(request, f"/incidents/{i.pk}/"),
             ]
             for i in incidents
