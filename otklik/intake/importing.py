@@ -27,9 +27,9 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import itertools
 import re
-import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -91,13 +91,64 @@ class ImportFileError(DomainError):
 # --- reading ----------------------------------------------------------------------------------------------
 
 
+class StreamedRows:
+    """The data rows of a file, read again from its bytes each time they are iterated (never held all at once).
+
+    A sequence as far as the import needs one: `len()` (counted when the file was first read), iteration in file
+    order, and `rows[i]` (by reading up to row i: meant for the first rows). Memory: the file's bytes plus one row.
+    """
+
+    def __init__(
+        self, records: Callable[[], Iterator[Sequence[Any]]], *, header_number: int, width: int, count: int
+    ) -> None:
+        self._records = records
+        self._header_number = header_number
+        self._width = width
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __bool__(self) -> bool:
+        return self._count > 0
+
+    def __iter__(self) -> Iterator[tuple[int, list[Any]]]:
+        for number, record in enumerate(self._records(), start=1):
+            if number <= self._header_number:
+                continue
+            cells = list(record)
+            if all(_is_blank(c) for c in cells):
+                continue
+            if len(cells) < self._width:
+                cells += [None] * (self._width - len(cells))
+            yield number, cells
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, StreamedRows | list):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __getitem__(self, index: int) -> tuple[int, list[Any]]:
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(index)
+        for position, row in enumerate(self):
+            if position == index:
+                return row
+        raise IndexError(index)
+
+
 @dataclass
 class Table:
-    """A file read into memory: its header and its data rows (numbered as in the file)."""
+    """A file read: its header and its data rows (numbered as in the file). The rows of a whole file are
+    `StreamedRows` (read again from the bytes when iterated); those of a preview (`limit`) a list."""
 
     file_format: str  # "csv" | "xlsx"
     headers: list[str]
-    rows: list[tuple[int, list[Any]]]
+    rows: list[tuple[int, list[Any]]] | StreamedRows
     encoding: str = ""
     delimiter: str = ""
 
@@ -149,19 +200,69 @@ def read_table(data: bytes, *, encoding: str = "auto", delimiter: str = "auto", 
         )
     if data.startswith(b"%PDF") or data.startswith(b"\x7fELF"):
         raise ImportFileError(_("This is not a table: upload a CSV or XLSX file."))
-    text, used = _decode(data, encoding)
-    if "\x00" in text:
-        raise ImportFileError(_("This is not a text table: upload a CSV or XLSX file."))
-    return _read_csv(text, used, delimiter, limit)
+    used = _decode(data, encoding)
+    return _read_csv(data, used, delimiter, limit)
 
 
-def _decode(data: bytes, encoding: str) -> tuple[str, str]:
-    """Bytes → text. `auto`: a BOM decides; else strict UTF-8; else cp1251."""
+#: The size of the pieces a CSV file is decoded in (the decoded text is never held whole).
+DECODE_CHUNK = 1 << 20
+
+
+def _chunks(data: bytes) -> Iterator[bytes]:
+    view = memoryview(data)
+    for start in range(0, len(data), DECODE_CHUNK):
+        yield bytes(view[start : start + DECODE_CHUNK])
+
+
+def _text_pieces(data: bytes, encoding: str) -> Iterator[str]:
+    """The file's text in pieces, decoded incrementally (strict: an undecodable byte raises UnicodeDecodeError)."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    for chunk in _chunks(data):
+        piece = decoder.decode(chunk)
+        if piece:
+            yield piece
+    tail = decoder.decode(b"", final=True)
+    if tail:
+        yield tail
+
+
+def _lines(data: bytes, encoding: str) -> Iterator[str]:
+    """The file's lines with their ends (as a file opened with newline="" gives them to csv.reader: `\n`, `\r\n`
+    and a lone `\r` end a line), decoded piece by piece."""
+    pending = ""
+    for piece in _text_pieces(data, encoding):
+        pending += piece
+        start = 0
+        while True:
+            cut = _line_end(pending, start)
+            if cut < 0:
+                break
+            yield pending[start:cut]
+            start = cut
+        pending = pending[start:]
+    if pending:
+        yield pending
+
+
+def _line_end(text: str, start: int) -> int:
+    """The index after the first line end at or after `start`, or -1 (a `\r` at the very end may be the first
+    half of `\r\n`: wait for more text)."""
+    newline = text.find("\n", start)
+    ret = text.find("\r", start, newline if newline >= 0 else len(text))
+    if ret >= 0:
+        if ret + 1 < len(text):
+            return ret + 2 if text[ret + 1] == "\n" else ret + 1
+        return -1
+    return newline + 1 if newline >= 0 else -1
+
+
+def _decode(data: bytes, encoding: str) -> str:
+    """The file's encoding. `auto`: a BOM decides; else strict UTF-8; else cp1251. The whole file is decoded once,
+    in pieces, to check it (and that it holds no NUL characters), then dropped."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError:
-            raise ImportFileError(_("The file cannot be decoded as UTF-16.")) from None
+        if not _decodes(data, "utf-16"):
+            raise ImportFileError(_("The file cannot be decoded as UTF-16."))
+        return "utf-16"
     if encoding in ("", "auto"):
         candidates = ["utf-8-sig"] if data.startswith(codecs.BOM_UTF8) else ["utf-8", "cp1251"]
     elif encoding in ENCODINGS or encoding == "utf-8-sig":
@@ -173,10 +274,8 @@ def _decode(data: bytes, encoding: str) -> tuple[str, str]:
     else:
         raise ImportFileError(_("Unknown encoding «%(value)s»: use utf-8 or cp1251.") % {"value": encoding})
     for candidate in candidates:
-        try:
-            return data.decode(candidate), candidate
-        except UnicodeDecodeError:
-            continue
+        if _decodes(data, candidate):
+            return candidate
     if encoding in ("", "auto"):
         raise ImportFileError(
             _("The file is neither UTF-8 nor Windows-1251 text: save it as CSV (UTF-8) or XLSX and upload again.")
@@ -187,9 +286,21 @@ def _decode(data: bytes, encoding: str) -> tuple[str, str]:
     )
 
 
-def _sniff_delimiter(text: str) -> str:
-    """`csv.Sniffer` limited to `,` `;` and tab, checked against the header line (its guess may come from text)."""
-    lines = text.splitlines()
+def _decodes(data: bytes, encoding: str) -> bool:
+    """True when the bytes are text in this encoding; ImportFileError when that text holds NUL characters."""
+    try:
+        for piece in _text_pieces(data, encoding):
+            if "\x00" in piece:
+                raise ImportFileError(_("This is not a text table: upload a CSV or XLSX file."))
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _sniff_delimiter(data: bytes, encoding: str) -> str:
+    """`csv.Sniffer` limited to `,` `;` and tab, checked against the header line (its guess may come from text).
+    Looks at the first 50 lines only."""
+    lines = [line.rstrip("\r\n") for line in itertools.islice(_lines(data, encoding), 50)]
     header = next((line for line in lines if line.strip()), "")
     counts = {d: header.count(d) for d in (";", ",", "\t")}
     sample = "\n".join(lines[:50])
@@ -205,18 +316,21 @@ def _sniff_delimiter(text: str) -> str:
     return sniffed or ";"
 
 
-def _read_csv(text: str, used_encoding: str, delimiter: str, limit: int | None = None) -> Table:
+def _read_csv(data: bytes, used_encoding: str, delimiter: str, limit: int | None = None) -> Table:
     if delimiter in ("", "auto"):
-        delim = _sniff_delimiter(text)
+        delim = _sniff_delimiter(data, used_encoding)
     elif delimiter in DELIMITERS:
         delim = DELIMITERS[delimiter]
     elif delimiter == "\t":
         delim = "\t"
     else:
         raise ImportFileError(_("Unknown delimiter «%(value)s»: use «,», «;» or tab.") % {"value": delimiter})
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+
+    def records() -> Iterator[Sequence[Any]]:
+        return csv.reader(_lines(data, used_encoding), delimiter=delim)
+
     try:
-        return _table("csv", reader, encoding=used_encoding, delimiter=delim, limit=limit)
+        return _table("csv", records, encoding=used_encoding, delimiter=delim, limit=limit)
     except csv.Error as exc:
         raise ImportFileError(_("The CSV file is broken: %(error)s.") % {"error": exc}) from None
 
@@ -224,23 +338,32 @@ def _read_csv(text: str, used_encoding: str, delimiter: str, limit: int | None =
 def _read_xlsx(data: bytes, limit: int | None = None) -> Table:
     from openpyxl import load_workbook
 
+    def open_workbook() -> Any:
+        try:
+            return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except ImportFileError:
+            raise
+        except Exception as exc:  # zipfile, XML and openpyxl's own errors for files from other programs
+            raise ImportFileError(
+                _("The file looks like XLSX but cannot be opened (%(error)s): save it again in Excel.") % {"error": exc}
+            ) from None
+
+    workbook = open_workbook()
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise ImportFileError(
-            _("The file looks like XLSX but cannot be opened (%(error)s): save it again in Excel.") % {"error": exc}
-        ) from None
-    except Exception as exc:  # openpyxl raises its own errors for files from other programs
-        raise ImportFileError(
-            _("The file looks like XLSX but cannot be opened (%(error)s): save it again in Excel.") % {"error": exc}
-        ) from None
-    try:
-        sheet = workbook.worksheets[0] if workbook.worksheets else None
-        if sheet is None:
+        if not workbook.worksheets:
             raise ImportFileError(_("The XLSX file has no sheets."))
-        return _table("xlsx", sheet.iter_rows(values_only=True), limit=limit)
     finally:
         workbook.close()
+
+    def records() -> Iterator[Sequence[Any]]:
+        # Read-only mode streams the sheet's XML: one row in memory at a time. Closed when iteration ends.
+        book = open_workbook()
+        try:
+            yield from book.worksheets[0].iter_rows(values_only=True)
+        finally:
+            book.close()
+
+    return _table("xlsx", records, limit=limit)
 
 
 def _is_blank(value: Any) -> bool:
@@ -249,31 +372,43 @@ def _is_blank(value: Any) -> bool:
 
 def _table(
     file_format: str,
-    records: Iterable[Sequence[Any]],
+    records: Callable[[], Iterator[Sequence[Any]]],
     *,
     encoding: str = "",
     delimiter: str = "",
     limit: int | None = None,
 ) -> Table:
+    """Read the header and the rows once. With `limit`, the first rows are kept in a list; without, the file is
+    only counted and measured here, and its rows are `StreamedRows` (read again when the import iterates them)."""
     headers: list[str] | None = None
-    rows: list[tuple[int, list[Any]]] = []
-    for number, record in enumerate(records, start=1):
-        if limit is not None and len(rows) >= limit:
+    header_number = 0
+    kept: list[tuple[int, list[Any]]] = []
+    count = 0
+    width = 0
+    for number, record in enumerate(records(), start=1):
+        if limit is not None and count >= limit:
             break
         cells = list(record)
         if all(_is_blank(c) for c in cells):
             continue
         if headers is None:
             headers = _header_names(cells)
+            header_number = number
             continue
-        if len(cells) < len(headers):
-            cells += [None] * (len(headers) - len(cells))
-        rows.append((number, cells))
+        count += 1
+        width = max(width, len(cells))
+        if limit is not None:
+            if len(cells) < len(headers):
+                cells += [None] * (len(headers) - len(cells))
+            kept.append((number, cells))
     if headers is None:
         raise ImportFileError(_("The file has no header row: the first row must name the columns."))
-    width = max([len(headers), *(len(cells) for _n, cells in rows)])
-    for index in range(len(headers), width):
+    padded_to = len(headers)  # short rows are padded to the header as read (before the extra columns are named)
+    for index in range(len(headers), max(len(headers), width)):
         headers.append(_("Column %(n)s") % {"n": index + 1})
+    rows: list[tuple[int, list[Any]]] | StreamedRows = kept
+    if limit is None:
+        rows = StreamedRows(records, header_number=header_number, width=padded_to, count=count)
     return Table(file_format, headers, rows, encoding=encoding, delimiter=delimiter)
 
 

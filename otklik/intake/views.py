@@ -100,7 +100,7 @@ def _preview(job: ImportJob, mapping: dict[str, int]) -> dict[str, Any]:
         table = read_job_table(job, limit=PREVIEW_ROWS)
     except ImportFileError as exc:
         return {"preview_error": exc.message, "preview_rows": []}
-    head = table.rows
+    head = list(table.rows)  # a preview (limit) reads a few rows into a list
     rows = list(map_rows(head, mapping, table.headers, topics=TopicIndex()))
     samples = [
         (column_label(table.headers, i), [_short(cells[i]) if i < len(cells) else "" for _n, cells in head[:3]])
