@@ -100,10 +100,11 @@ def idempotency_key(answer_id: int, key: str) -> str:
 def incident_posts(incident: Incident) -> list[Post]:
     """The posts an answer replies to: the incident's own, and any still attached to an incident merged into it
     (a merge moves the posts, otklik.cases.services.do_merge; the second term is a safety net)."""
+    from otklik.documents.media_brief import incident_posts as posts_filter
     from otklik.intake.models import Post
 
     return list(
-        Post.objects.filter(Q(incident=incident) | Q(incident__merged_into=incident))
+        Post.objects.filter(posts_filter(incident))
         .select_related("source")
         .order_by("posted_at", "id")
     )

@@ -82,6 +82,16 @@ class Incident(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("incident")
         verbose_name_plural = _("incidents")
+        # The inbox's orderings and filters at city scale (docs/BENCHMARKS.md, "At scale").
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="incident_created_id"),
+            models.Index(fields=["due_at", "id"], name="incident_due_id"),
+            models.Index(fields=["status", "due_at", "id"], name="incident_status_due"),
+            models.Index(fields=["group", "created_at"], name="incident_group_created"),
+            models.Index(fields=["lead_department", "created_at"], name="incident_dept_created"),
+            models.Index(fields=["territory", "created_at"], name="incident_territory_created"),
+            models.Index(fields=["owner", "status"], name="incident_owner_status"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk}"
@@ -233,6 +243,7 @@ class Event(models.Model):
         ordering = ["created_at", "id"]
         verbose_name = _("event")
         verbose_name_plural = _("events")
+        indexes = [models.Index(fields=["verb", "incident"], name="event_verb_incident")]
 
     def __str__(self) -> str:
         return f"#{self.incident_id} {self.verb}"

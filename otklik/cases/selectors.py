@@ -99,9 +99,9 @@ def search_incidents(queryset: QuerySet[Incident], q: str, *, full_text: bool) -
     q = q.strip()
     if not q:
         return queryset
-    condition = Q(address__icontains=q) | Q(
-        pk__in=Post.objects.filter(text__icontains=q, incident__isnull=False).values("incident_id")
-    )
+    by_text = Post.objects.filter(text__icontains=q, incident__isnull=False).values("incident_id")
+    number = q.removeprefix("#").strip()
+    by_number = int(number) if number.isdigit() and len(number) < 19 else None
     if full_text:
         from django.contrib.postgres.search import SearchQuery, SearchVector
 
@@ -110,8 +110,13 @@ def search_incidents(queryset: QuerySet[Incident], q: str, *, full_text: bool) -
             .filter(search=SearchQuery(q, config="russian", search_type="websearch"), incident__isnull=False)
             .values("incident_id")
         )
-        condition |= Q(pk__in=matched)
-    number = q.removeprefix("#").strip()
-    if number.isdigit() and len(number) < 19:
-        condition |= Q(pk=int(number))
+        # One set of ids, each part found by its own index (the trigram indexes on the address and the text, the
+        # full-text GIN index, the primary key): an OR of the conditions would read every incident instead.
+        parts = [Incident.objects.filter(address__icontains=q).values("pk"), by_text, matched]
+        if by_number is not None:
+            parts.append(Incident.objects.filter(pk=by_number).values("pk"))
+        return queryset.filter(pk__in=parts[0].union(*parts[1:]))
+    condition = Q(address__icontains=q) | Q(pk__in=by_text)
+    if by_number is not None:
+        condition |= Q(pk=by_number)
     return queryset.filter(condition)

@@ -280,9 +280,11 @@ def build_context(
         post.safe_url = web_link(post.url)  # type: ignore[attr-defined]
     assignments = list(incident.assignments.all())
     # Deadlines: the running and paused ones first, then the last few that ended.
-    all_clocks = list(
-        Clock.objects.filter(incident=incident).select_related("assignment__department").order_by("-created_at", "-pk")
-    )
+    clocks = Clock.objects.filter(incident=incident)
+    if user.is_department_user:
+        # A department sees the incident's own deadlines and its own assignments', not other departments'.
+        clocks = clocks.filter(Q(assignment__isnull=True) | Q(assignment__department_id=user.department_id))
+    all_clocks = list(clocks.select_related("assignment__department").order_by("-created_at", "-pk"))
     open_clocks = [c for c in all_clocks if c.is_open]
     closed_clocks = [c for c in all_clocks if not c.is_open and c.state != "stopped"][:6]
     lead_accepted = False
