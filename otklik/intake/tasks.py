@@ -9,10 +9,17 @@ from otklik.ops.recording import RecordedTask, recorded_task, run_key
 
 @recorded_task(bind=True, max_retries=5)
 def analyze_post(self, post_id: int) -> str:  # type: ignore[no-untyped-def]
-    """Classify the post's incident and route it (idempotent: an analysed post is skipped)."""
-    from otklik.nlp.pipeline import analyze_post as run
+    """Classify the post's incident and route it (idempotent: an analysed post is skipped).
 
-    return run(post_id)
+    With it, the pending posts that arrived after it are analysed in the same batch (otklik.nlp.pipeline.
+    analyze_batch; settings.OTKLIK_ANALYSIS_BATCH) and recorded as done runs of their own messages.
+    """
+    from otklik.nlp.pipeline import analyze_batch
+    from otklik.nlp.tasks import record_analysis_runs
+
+    outcomes = analyze_batch(post_id)
+    record_analysis_runs({pk: outcome for pk, outcome in outcomes.items() if pk != post_id})
+    return outcomes.get(post_id, "skipped")
 
 
 @recorded_task(periodic=True)

@@ -370,13 +370,25 @@ class KindModel:
 
     def predict(self, text: str) -> tuple[dict[str, float], float | None]:
         """(kind → probability, probability of negative or None when the corpus had no negative labels)."""
-        matrix = self._matrix([text])
-        proba = self.kinds.predict_proba(matrix)[0]
-        kinds = {str(label): float(p) for label, p in zip(self.kinds.classes_, proba, strict=True)}
-        if self.negative is None:
-            return kinds, None
-        negative = self.negative.predict_proba(matrix)[0]
-        return kinds, float(negative[list(self.negative.classes_).index(1)])
+        return self.predict_many([text])[0]
+
+    def predict_many(self, texts: Sequence[str]) -> list[tuple[dict[str, float], float | None]]:
+        """`predict` of each text, the features and both regressions computed for all the texts at once."""
+        if not texts:
+            return []
+        matrix = self._matrix(texts)
+        labels = [str(label) for label in self.kinds.classes_]
+        proba = self.kinds.predict_proba(matrix)
+        negative = None
+        if self.negative is not None:
+            negative = self.negative.predict_proba(matrix)[:, list(self.negative.classes_).index(1)]
+        return [
+            (
+                {label: float(p) for label, p in zip(labels, proba[row], strict=True)},
+                None if negative is None else float(negative[row]),
+            )
+            for row in range(len(texts))
+        ]
 
 
 def corpus_digest(directory: Path = CORPUS_DIR) -> str:
@@ -430,16 +442,23 @@ def kind_model() -> KindModel | None:
     return build_model()
 
 
-def _blend(rules: _RuleResult, model: KindModel, text: str) -> KindResult:
+def _blend(
+    rules: _RuleResult,
+    model: KindModel,
+    text: str,
+    predicted: tuple[dict[str, float], float | None] | None = None,
+) -> KindResult:
     """1. A clear profanity or spam signal of the rules wins (their kind; negativity from the rules too), and so do
        the rules on an empty text.
     2. Otherwise the model's most probable kind; abusive or spam only above `NO_ANSWER_MIN` (an angry complaint
        must never go unanswered), else the next most probable kind.
     3. Negativity: a weighted mean of the model's and the rules' (the rules alone when the model has none).
+
+    `predicted`: the model's answer for the text when already computed (`analyze_kinds`).
     """
     if rules.clear:
         return KindResult(kind=rules.kind, negative=rules.negative)
-    kinds, model_negative = model.predict(text)
+    kinds, model_negative = predicted if predicted is not None else model.predict(text)
     ranked = sorted(kinds.items(), key=lambda item: -item[1])
     kind = ranked[0][0]
     if kind in NO_ANSWER_MIN and ranked[0][1] < NO_ANSWER_MIN[kind]:
@@ -458,3 +477,14 @@ def analyze_kind(text: str) -> KindResult:
     if model is None:
         return KindResult(kind=rules.kind, negative=rules.negative)
     return _blend(rules, model, text)
+
+
+def analyze_kinds(texts: Sequence[str]) -> list[KindResult]:
+    """`analyze_kind` of each text; the model runs once over the texts the rules leave to it (the batch analysis)."""
+    rules = [_rules(text) for text in texts]
+    model = kind_model()
+    if model is None:
+        return [KindResult(kind=r.kind, negative=r.negative) for r in rules]
+    todo = [i for i, r in enumerate(rules) if not r.clear]
+    predicted = dict(zip(todo, model.predict_many([texts[i] for i in todo]), strict=True))
+    return [_blend(r, model, text, predicted.get(i)) for i, (r, text) in enumerate(zip(rules, texts, strict=True))]
