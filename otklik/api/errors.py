@@ -4,7 +4,8 @@
 - `IllegalTransition` → 409 `{"detail": message, "code": "illegal_transition"}`;
 - `NotAllowed` → 403 `{"detail": message, "code": "not_allowed"}`;
 - Django's `ValidationError` → 400, `ObjectDoesNotExist` → 404, a lost race on a unique constraint → 409;
-- everything DRF knows (validation, 401, 403, 404, 405, parse errors) as DRF renders it.
+- everything DRF knows (validation, 401, 403, 404, 405, parse errors) as DRF renders it, except that a 400 is
+  always `{"field": ["message", …]}` (`detail` when no field is to blame), as the schema documents it.
 """
 
 from __future__ import annotations
@@ -60,4 +61,24 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             {"detail": _("Someone changed this at the same moment. Reload it and try again."), "code": "conflict"},
             status=status.HTTP_409_CONFLICT,
         )
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is not None and response.status_code == status.HTTP_400_BAD_REQUEST:
+        response.data = as_field_errors(response.data)
+    return response
+
+
+def _messages(value: Any) -> list[str]:
+    """Error details of any nesting as a flat list of strings; an item of a list field is named in front."""
+    if isinstance(value, dict):
+        return [f"{key}: {message}" for key, item in value.items() for message in _messages(item)]
+    if isinstance(value, list | tuple):
+        return [message for item in value for message in _messages(item)]
+    return [str(value)]
+
+
+def as_field_errors(data: Any) -> dict[str, list[str]]:
+    """Every 400 as documented, `{"field": ["message", …]}`: a body that is not JSON (DRF's `{"detail": "…"}`),
+    a list of messages, or the errors of the items of a list field (`{"ids": {"0": […]}}`) included."""
+    if isinstance(data, dict):
+        return {str(key): _messages(value) for key, value in data.items()}
+    return {"detail": _messages(data)}

@@ -37,4 +37,6 @@ urlpatterns = [
     re_path(r"^api/v1/", include((api_v1, "api"))),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Last: whatever else is asked under /api/ gets the API's JSON 404, not the site's HTML page.
+    re_path(r"^api/", views.not_found, name="not-found"),
 ]

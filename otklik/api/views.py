@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any, cast
 from django.contrib.auth import logout
 from django.db import connection
 from django.db.models import F, QuerySet
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpRequest, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from knox.models import get_token_model
@@ -70,7 +71,10 @@ ERRORS = {
         description='The status does not allow this step: `{"detail": …, "code": "illegal_transition"}`.',
     ),
 }
-LIST_ERRORS = {k: v for k, v in ERRORS.items() if k in (400, 401)}
+LIST_ERRORS = {
+    **{k: v for k, v in ERRORS.items() if k in (400, 401)},
+    404: OpenApiResponse(s.DetailErrorSerializer, description="A page past the last one."),
+}
 READ_ERRORS = {k: v for k, v in ERRORS.items() if k in (401, 404)}
 
 
@@ -109,6 +113,13 @@ def _bool_param(param: str, raw: str | None) -> bool | None:
     if value not in {"true", "false"}:
         raise ValidationError({param: [_("Must be true or false.")]})
     return value == "true"
+
+
+@csrf_exempt
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Any other path under /api/ (a malformed id such as `/incidents/1.5` included): a JSON 404 like the API's own,
+    not the HTML page of the site."""
+    return JsonResponse({"detail": _("Not found.")}, status=status.HTTP_404_NOT_FOUND)
 
 
 # --- auth ---------------------------------------------------------------------------------------------------
