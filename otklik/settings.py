@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
@@ -45,10 +46,44 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 DEBUG = env_bool("OTKLIK_DEBUG", False)
 # The embedded demo runs without a configured secret; production must set one.
-SECRET_KEY = env_str("OTKLIK_SECRET_KEY", "otklik-embedded-demo-key-change-me-in-production-0123456789")
+EMBEDDED_SECRET_KEY = "otklik-embedded-demo-key-change-me-in-production-0123456789"  # noqa: S105 (public on purpose)
+SECRET_KEY = env_str("OTKLIK_SECRET_KEY", EMBEDDED_SECRET_KEY)
 ALLOWED_HOSTS = env_list("OTKLIK_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("OTKLIK_CSRF_TRUSTED_ORIGINS")
 SITE_URL = env_str("OTKLIK_SITE_URL", "http://127.0.0.1:8000")
+
+# --- HTTPS, cookies, security headers (docs/DEPLOY.md, "Security settings") ----------------------------------
+# An installation with a secret key of its own and DEBUG off is a production one: HTTPS only (redirect, HSTS),
+# Secure cookies, hashed static files (STORAGES below). The embedded demo (`make run`) and the test suite have no
+# secret key of their own and speak plain http on 127.0.0.1. OTKLIK_HTTPS overrides the guess either way.
+OTKLIK_PRODUCTION = not DEBUG and SECRET_KEY != EMBEDDED_SECRET_KEY
+OTKLIK_HTTPS = env_bool("OTKLIK_HTTPS", OTKLIK_PRODUCTION)
+if OTKLIK_HTTPS and SECRET_KEY == EMBEDDED_SECRET_KEY:
+    raise ImproperlyConfigured("OTKLIK_HTTPS is on but OTKLIK_SECRET_KEY is not set: the demo key is public.")
+SECURE_SSL_REDIRECT = OTKLIK_HTTPS
+# Monitoring may ask gunicorn directly over http on 127.0.0.1: /healthz answers instead of redirecting.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
+# nginx terminates TLS and tells the scheme in X-Forwarded-Proto (deploy/nginx-otklik.conf overwrites whatever the
+# client sent): trust it only when the web processes are reachable through the proxy alone (gunicorn on 127.0.0.1).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("OTKLIK_BEHIND_PROXY", OTKLIK_HTTPS) else None
+SECURE_HSTS_SECONDS = env_int("OTKLIK_HSTS_SECONDS", 365 * 24 * 3600) if OTKLIK_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("OTKLIK_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("OTKLIK_HSTS_PRELOAD", True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = OTKLIK_HTTPS
+# No script reads a cookie: the CSRF token travels in the page (base.html's hx-headers, the forms).
+SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = LANGUAGE_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = LANGUAGE_COOKIE_SAMESITE = "Lax"
+if OTKLIK_HTTPS:
+    # __Host-: the browser takes the cookie only over HTTPS, for this host alone (no Domain), for path / — a sibling
+    # subdomain of the city's domain cannot plant a session or a CSRF cookie.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+# A working day: an operator logs in every morning; a stolen cookie does not live for weeks.
+SESSION_COOKIE_AGE = env_int("OTKLIK_SESSION_HOURS", 12) * 3600
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -76,15 +111,19 @@ INSTALLED_APPS = [
     "otklik.api",
     "otklik.documents",
     "otklik.stats",
+    "otklik.privacy",
+    "otklik.audit",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "otklik.audit.middleware.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -175,6 +214,19 @@ LOGOUT_REDIRECT_URL = "/login/"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+# Login throttling (otklik.accounts.lockout, docs/SECURITY.md): failures are counted in the database over the window;
+# at the limit the username from that address (or the address, or the username) is locked; 0 turns a limit off.
+AUTHENTICATION_BACKENDS = ["otklik.accounts.backends.LockoutModelBackend"]
+OTKLIK_LOGIN_MAX_FAILURES = env_int("OTKLIK_LOGIN_MAX_FAILURES", 5)
+OTKLIK_LOGIN_MAX_FAILURES_PER_IP = env_int("OTKLIK_LOGIN_MAX_FAILURES_PER_IP", 30)
+OTKLIK_LOGIN_MAX_FAILURES_PER_USER = env_int("OTKLIK_LOGIN_MAX_FAILURES_PER_USER", 30)
+OTKLIK_LOGIN_FAILURE_WINDOW_MINUTES = env_int("OTKLIK_LOGIN_FAILURE_WINDOW_MINUTES", 15)
+OTKLIK_LOGIN_LOCKOUT_MINUTES = env_int("OTKLIK_LOGIN_LOCKOUT_MINUTES", 15)
+# How many reverse proxies of our own (nginx…) stand before gunicorn: the client's address is then read from
+# X-Forwarded-For (the entry the outermost one wrote). 0: REMOTE_ADDR; X-Forwarded-For is ignored.
+OTKLIK_TRUSTED_PROXY_COUNT = env_int("OTKLIK_TRUSTED_PROXY_COUNT", 0)
+# Uploads (otklik.core.uploads): the largest accepted file of each kind, in MB.
+OTKLIK_UPLOAD_MAX_MB = env_int("OTKLIK_UPLOAD_MAX_MB", 10)
 
 # --- Language, time ---------------------------------------------------------------------------------------
 LANGUAGE_CODE = "ru"
@@ -190,6 +242,20 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("OTKLIK_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("OTKLIK_MEDIA_ROOT", str(VAR_DIR / "media")))
+# Static files are served by the web processes themselves (whitenoise; nginx may serve STATIC_ROOT instead). In
+# production `collectstatic` writes hashed, compressed copies to STATIC_ROOT, which browsers cache for a year; a
+# page naming a file missing from the manifest fails loudly. The embedded mode and the tests need no collectstatic:
+# whitenoise finds the source files on demand (no scan of every static file at each start of the middleware).
+OTKLIK_STATIC_MANIFEST = env_bool("OTKLIK_STATIC_MANIFEST", OTKLIK_PRODUCTION)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if OTKLIK_STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = not OTKLIK_STATIC_MANIFEST
 
 # --- E-mail -----------------------------------------------------------------------------------------------
 _EMAIL_BACKEND = env_str("OTKLIK_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -273,9 +339,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Redis: a message not acknowledged within this time is delivered again. It must exceed the longest retry
-# countdown (otklik.notifications.tasks: 30 min), or a delayed retry would be duplicated.
+# countdown (otklik.notifications.tasks: 30 min), or a delayed retry would be duplicated. Workers look for such
+# messages (of a worker that died) every OTKLIK_BROKER_RESTORE_INTERVAL seconds (kombu's default, 10 s × a
+# throttle of 10, would look only every 100 s).
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
-    "visibility_timeout": env_int("OTKLIK_BROKER_VISIBILITY_TIMEOUT", 7200)
+    "visibility_timeout": env_int("OTKLIK_BROKER_VISIBILITY_TIMEOUT", 7200),
+    "unacked_restore_interval": env_int("OTKLIK_BROKER_RESTORE_INTERVAL", 60),
+    "unacked_restore_throttle": 1,
 }
 if CELERY_BROKER_URL.startswith("sqla+"):
     # kombu's SQLAlchemy transport passes its transport options to create_engine() (visibility_timeout would make
@@ -304,6 +374,12 @@ OTKLIK_PUBLICATION_RETRY_MAX_SECONDS = env_int("OTKLIK_PUBLICATION_RETRY_MAX_SEC
 OTKLIK_PUBLICATION_STALE_MINUTES = env_int("OTKLIK_PUBLICATION_STALE_MINUTES", 10)
 # Polling the networks (docs/CHANNELS.md, "Sources and polling"): failed polls in a row before a source is broken.
 OTKLIK_SOURCE_MAX_FAILURES = env_int("OTKLIK_SOURCE_MAX_FAILURES", 5)
+# Personal data (152-ФЗ, docs/SECURITY.md): authors' data is erased this many days after the post, once its incident
+# is no longer open (a nightly job); 0 turns it off.
+OTKLIK_PERSONAL_DATA_RETENTION_DAYS = env_int("OTKLIK_PERSONAL_DATA_RETENTION_DAYS", 1095)
+# The audit log (docs/SECURITY.md): changes made by tasks are recorded only for users, lockouts, tokens and sources
+# unless this is on (it would double the writes of ingestion).
+OTKLIK_AUDIT_SYSTEM_CHANGES = env_bool("OTKLIK_AUDIT_SYSTEM_CHANGES", False)
 HEARTBEAT_INTERVAL_SECONDS = env_int("OTKLIK_HEARTBEAT_INTERVAL", 30)
 # A worker heartbeat older than this makes /healthz answer 503.
 HEARTBEAT_MAX_AGE_SECONDS = env_int("OTKLIK_HEARTBEAT_MAX_AGE", 120)
@@ -325,6 +401,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-unsent-emails": {
         "task": "otklik.notifications.tasks.sweep_unsent_emails",
         "schedule": timedelta(minutes=10),
+    },
+    "remove-expired-personal-data": {
+        "task": "otklik.privacy.tasks.remove_expired_personal_data",
+        "schedule": crontab(hour=2, minute=40),
     },
     "purge-task-runs": {
         "task": "otklik.ops.tasks.purge_task_runs",
@@ -377,6 +457,8 @@ OTKLIK_CLASSIFIER = env_str("OTKLIK_CLASSIFIER", "otklik.nlp.learned.LearnedClas
 # Below this confidence an incident goes to triage instead of being routed automatically. For the learned model it
 # is the group's probability; chosen on the corpus's held-out split (docs/NLP.md, "Topic and group").
 OTKLIK_CLASSIFIER_THRESHOLD = env_float("OTKLIK_CLASSIFIER_THRESHOLD", 0.5)
+# At most this many pending posts are analysed together by one analysis task (docs/NLP.md, "Batches"); 1 = one by one.
+OTKLIK_ANALYSIS_BATCH = env_int("OTKLIK_ANALYSIS_BATCH", 16)
 # Where the default model built from the shipped corpus is cached (one subdirectory per corpus + recipe digest).
 OTKLIK_CLASSIFIER_DEFAULT_DIR = Path(env_str("OTKLIK_CLASSIFIER_DEFAULT_DIR", str(VAR_DIR / "nlp" / "default")))
 # Default working-hour deadlines (DOMAIN.md): department information, answer (normal / priority).

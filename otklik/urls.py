@@ -27,7 +27,12 @@ urlpatterns = [
     path("healthz/", healthz),
     path("", include("otklik.api.urls")),
     path("", include("otklik.documents.urls")),
+    path("", include("otklik.privacy.urls")),
+    path("", include("otklik.audit.urls")),
 ]
+
+# A database that is away answers 503 with Retry-After (JSON under /api/), never a traceback: otklik.ops.errors.
+handler500 = "otklik.ops.errors.server_error"
 
 if settings.DEBUG:
     from django.conf.urls.static import static

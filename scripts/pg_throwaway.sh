@@ -8,9 +8,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-STATE_DIR="$PWD/var/pgtmp"
+# PG_THROWAWAY_NAME: another cluster beside the test suite's (var/NAME instead of var/pgtmp; scripts/run_pg.sh).
+PG_THROWAWAY_NAME="${PG_THROWAWAY_NAME:-pgtmp}"
+STATE_DIR="$PWD/var/$PG_THROWAWAY_NAME"
 log() { printf '==> pg_throwaway: %s\n' "$*" >&2; }
 die() { printf 'ERROR: pg_throwaway: %s\n' "$*" >&2; exit 1; }
+[[ "$PG_THROWAWAY_NAME" =~ ^[A-Za-z0-9_-]+$ ]] || die "PG_THROWAWAY_NAME must be a plain name (letters, digits, _ -)"
 
 find_bindir() {
     local dir

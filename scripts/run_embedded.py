@@ -188,6 +188,13 @@ def main() -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--reload", action="store_true", help="restart the web server when the code changes")
+    parser.add_argument(
+        "--server",
+        default="runserver",
+        choices=["runserver", "gunicorn"],
+        help="the web server: Django's development server (default) or gunicorn, as in production (make run-pg)",
+    )
+    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes (default 2)")
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--pool", default="prefork", choices=["prefork", "threads", "solo"])
     parser.add_argument("--no-emulator", action="store_true", help="do not start the local VK API emulator")
@@ -202,8 +209,19 @@ def main() -> int:
     runserver = [python, "manage.py", "runserver", f"{args.host}:{args.port}", "--insecure"]
     if not args.reload:
         runserver.append("--noreload")
+    web = Child("web", runserver, signal_group=True)
+    if args.server == "gunicorn":
+        # The static files come from whitenoise (settings.STORAGES). SIGTERM to the master stops its workers; the
+        # graceful timeout stays below our GRACE_SECONDS, so gunicorn ends them itself. No control socket: one
+        # path per user (~/.gunicorn/gunicorn.ctl) that a second instance would take over.
+        gunicorn = [python, "-m", "gunicorn", "otklik.wsgi:application", "--bind", f"{args.host}:{args.port}",
+                    "--workers", str(args.web_workers), "--timeout", "60", "--access-logfile", "-",
+                    "--no-control-socket", "--graceful-timeout", "10"]  # fmt: skip
+        if args.reload:
+            gunicorn.append("--reload")
+        web = Child("web", gunicorn, signal_group=False)
     children = [
-        Child("web", runserver, signal_group=True),
+        web,
         Child(
             "worker",
             [python, "-m", "celery", "-A", "otklik", "worker", "-l", "info", "--pool", args.pool,

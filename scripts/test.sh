@@ -45,7 +45,7 @@ cleanup() {
     fi
     if ((REDIS_STARTED)); then
         say "stopping the Redis server started for the tests"
-        redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || kill "$(cat var/redis-test.pid 2>/dev/null)" 2>/dev/null || true
+        redis_stop "$REDIS_PORT" test
     fi
 }
 trap cleanup EXIT
@@ -73,42 +73,12 @@ step() {
     return "$rc"
 }
 
-redis_ping() {
-    if command -v redis-cli >/dev/null 2>&1; then
-        [[ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]]
-    else
-        "$PY" -c 'import redis, sys; redis.Redis(host="127.0.0.1", port=int(sys.argv[1]), socket_timeout=2).ping()' \
-            "$REDIS_PORT" >/dev/null 2>&1
-    fi
-}
+# redis_ping / redis_ensure / redis_stop (shared with scripts/run_pg.sh)
+# shellcheck source=scripts/lib/redis.sh
+. scripts/lib/redis.sh
 
 ensure_redis() {
-    local _
-    if redis_ping; then
-        echo "Redis answers on 127.0.0.1:$REDIS_PORT"
-        return 0
-    fi
-    if ! command -v redis-server >/dev/null 2>&1; then
-        if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
-            echo "redis-server is not installed (and we are not root to apt-get it)" >&2
-            return 1
-        fi
-        echo "apt-get install redis-server"
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get install -y -q redis-server || { apt-get update -q && apt-get install -y -q redis-server; } || return 1
-        if redis_ping; then return 0; fi  # the package may have started its own server
-    fi
-    echo "starting redis-server on 127.0.0.1:$REDIS_PORT (no persistence)"
-    redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
-        --pidfile "$PWD/var/redis-test.pid" --logfile "$PWD/var/redis-test.log" || return 1
-    REDIS_STARTED=1
-    for _ in $(seq 50); do
-        redis_ping && return 0
-        sleep 0.1
-    done
-    echo "redis-server did not answer; its log:" >&2
-    cat var/redis-test.log >&2 || true
-    return 1
+    redis_ensure "$REDIS_PORT" test
 }
 
 ensure_chromium() {

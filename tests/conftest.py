@@ -28,6 +28,9 @@ def _fast_settings(settings, tmp_path):
     settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.LANGUAGE_CODE = "ru"
+    # Many tests log in and then travel days ahead with time-machine: the production session age (12 h, checked in
+    # tests/ops/test_deploy_check.py) would log them out on the way.
+    settings.SESSION_COOKIE_AGE = 10 * 365 * 24 * 3600
 
 
 @pytest.fixture(autouse=True)
