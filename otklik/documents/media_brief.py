@@ -97,10 +97,10 @@ class Brief:
 def incident_posts(incident: Incident) -> Q:
     """The posts of an incident: its own and those of the incidents merged into it.
 
-    By a list of incident ids (one indexed query for the merged ones), not `incident__merged_into=…` in an OR:
-    that OR across the join makes PostgreSQL read every post (2.7 s on a million posts)."""
-    merged = list(Incident.objects.filter(merged_into=incident).values_list("pk", flat=True))
-    return Q(incident_id__in=[incident.pk, *merged])
+    A semi-join on the few incident ids (`IN (SELECT id … WHERE id = X OR merged_into_id = X)`, both indexed), not
+    `incident__merged_into=…` in an OR across the join: that made PostgreSQL read every post (2.7 s on a million)."""
+    ids = Incident.objects.filter(Q(pk=incident.pk) | Q(merged_into=incident)).values("pk")
+    return Q(incident_id__in=ids)
 
 
 def collect_for_spike(spike: Spike) -> Brief:

@@ -64,7 +64,13 @@ SECURITY_SETTINGS = (
 
 
 def _environ(extra: dict[str, str], *, without: tuple[str, ...] = ()) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in OVERRIDABLE and key not in without}
+    # DJANGO_ALLOW_ASYNC_UNSAFE is set by the browser tests (Playwright's event loop) in this process: a deployment
+    # never has it, and `check --deploy` rightly refuses it (async.E001).
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in OVERRIDABLE and key not in without and key != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
     env.update(extra)
     return env
 
