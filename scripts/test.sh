@@ -3,7 +3,7 @@
 #
 # Steps: bootstrap (.venv, packages, translations) → migrate + reference data → ruff check → ruff format --check →
 # makemigrations --check → manage.py check → mypy → translations complete → Redis for the integration tests →
-# pytest on SQLite (everything, browser tests included) → pytest on PostgreSQL (`-m "not e2e"`) on the local server at 127.0.0.1:5432 when it
+# pytest on SQLite (everything, browser tests included) → pytest on PostgreSQL (`-m "not e2e and not once"`) on the local server at 127.0.0.1:5432 when it
 # answers, else on a throwaway cluster (scripts/pg_throwaway.sh) that is stopped at the end, even on failure.
 # Every step runs even when an earlier one failed (FAIL_FAST=1 stops at the first failure); a summary with the
 # time of each step comes last, and the exit status is non-zero when any step failed.
@@ -126,11 +126,11 @@ pytest_postgres() {
     fi
     OTKLIK_DB=postgres OTKLIK_DB_HOST=127.0.0.1 OTKLIK_DB_PORT="$port" OTKLIK_DB_USER=postgres OTKLIK_DB_PASSWORD="" \
         OTKLIK_DB_NAME=postgres OTKLIK_TEST_DB_NAME="$TEST_PG_DB" \
-        .venv/bin/pytest -q -m "not e2e" --create-db "${PYTEST_EXTRA[@]}"
+        .venv/bin/pytest -q -m "not e2e and not once" --create-db "${PYTEST_EXTRA[@]}"
     rc=$?
     # 5 = the marker selected nothing: not an error here (the SQLite pass already proved that tests exist).
     if ((rc == 5)); then
-        echo "pytest -m 'not e2e' selected no tests on PostgreSQL"
+        echo "pytest -m 'not e2e and not once' selected no tests on PostgreSQL"
         rc=0
     fi
     if ((PG_THROWAWAY)); then
@@ -154,7 +154,7 @@ step "every message translated to Russian" scripts/check_translations.sh
 step "Redis for the integration tests" ensure_redis
 step "Chromium for the browser tests" ensure_chromium
 step "pytest on SQLite ($TEST_SQLITE_DB)" pytest_sqlite
-step "pytest on PostgreSQL (-m 'not e2e', database $TEST_PG_DB)" pytest_postgres
+step "pytest on PostgreSQL (-m 'not e2e and not once', database $TEST_PG_DB)" pytest_postgres
 
 summary
 exit "$FAILED"

@@ -103,11 +103,7 @@ def incident_posts(incident: Incident) -> list[Post]:
     from otklik.documents.media_brief import incident_posts as posts_filter
     from otklik.intake.models import Post
 
-    return list(
-        Post.objects.filter(posts_filter(incident))
-        .select_related("source")
-        .order_by("posted_at", "id")
-    )
+    return list(Post.objects.filter(posts_filter(incident)).select_related("source").order_by("posted_at", "id"))
 
 
 def incident_threads(incident: Incident) -> list[tuple[str, Post]]:

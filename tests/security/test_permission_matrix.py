@@ -52,6 +52,9 @@ from otklik.sla.services import do_delegate
 from otklik.stats.models import ReportSubscription
 from tests.factories import ingest, make_department, make_user
 
+# Permissions do not depend on the database: the SQLite pass runs this sweep, the PostgreSQL pass skips it.
+pytestmark = pytest.mark.once
+
 # --- roles ---------------------------------------------------------------------------------------------------
 
 #: Who is tried on every URL. `executor` and `dept_head` belong to department A (housing).
