@@ -15,16 +15,14 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
-from otklik.celery import app as celery_app
 from tests.faults.conftest import PgCluster, RedisServer, wait_for
+from tests.integration.test_worker_redis import sending_to
 
 # transaction=True: the suite's test database is set up (the clusters copy its schema) and left as it was.
 pytestmark = [pytest.mark.postgres, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -32,27 +30,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.integration, pytest.mark.django_
 VISIBILITY_TIMEOUT = 3
 STARTUP = 120  # seconds a worker may take to start and work on a loaded machine (usually ~5)
 HOOKED_WORKER = Path(__file__).with_name("hooked_worker.py")
-
-
-@contextmanager
-def publishing_to(url: str) -> Iterator[None]:
-    """This process sends tasks to `url` for real (not eagerly) for the block."""
-    conf = celery_app.conf
-    saved = {"broker_url": conf.broker_url, "task_always_eager": conf.task_always_eager}
-
-    def fresh_pools() -> None:
-        if celery_app._pool is not None:
-            celery_app._pool.force_close_all()
-        celery_app._pool = None
-        celery_app.amqp._producer_pool = None
-
-    conf.update(broker_url=url, task_always_eager=False)
-    fresh_pools()
-    try:
-        yield
-    finally:
-        conf.update(saved)
-        fresh_pools()
 
 
 def start_worker(
@@ -128,7 +105,7 @@ def test_a_worker_killed_mid_task_loses_nothing_and_does_nothing_twice(
             topic=Topic.objects.get(pk=city["topic_id"]),
         ).post
 
-    with on_cluster(pg_cluster), publishing_to(redis_server.url):
+    with on_cluster(pg_cluster), sending_to(redis_server.url):
         try:
             # 1. A worker that will hang before committing its first analysis.
             first, first_log = start_worker(
