@@ -141,6 +141,90 @@ def do_notify_many(notices: Iterable[Notice]) -> int:
     return len(created)
 
 
+@dataclass(frozen=True)
+class BulkNotice:
+    """One notice to several people given by their ids, for do_notify_bulk (a sweep has ids, not User rows)."""
+
+    recipient_ids: Sequence[int]
+    kind: str
+    title: str
+    dedup_key: str
+    body: str = ""
+    url: str = ""
+    incident_id: int | None = None
+    assignment_id: int | None = None
+
+
+# Columns do_notify_bulk fills from each notice; the other columns get the model's defaults.
+_BULK_COLUMNS = ("recipient", "kind", "title", "body", "url", "incident", "assignment", "dedup_key")
+# At most this many rows per INSERT statement.
+BULK_ROWS = 1000
+
+
+def do_notify_bulk(notices: Iterable[BulkNotice]) -> list[int]:
+    """do_notify for thousands of recipients at once (the SLA sweep): the notifications are inserted by
+    `INSERT … ON CONFLICT (recipient, dedup_key) DO NOTHING RETURNING id` — on PostgreSQL one statement over
+    `unnest` of one array per column, on SQLite (≥ 3.35) a multi-row VALUES per BULK_ROWS rows — so a notice already
+    sent to a person (its dedup key exists) is skipped for that person and the others are created, without the
+    one-by-one fallback of do_notify_many. The created ones are e-mailed after the commit, by one task per
+    EMAIL_BATCH (enqueue_emails). No model instances, no signals (as bulk_create). Returns the ids created."""
+    from django.db import connection
+
+    meta = Notification._meta
+    fields = {f.name: f for f in meta.concrete_fields if not f.primary_key}
+    variable = [fields[name] for name in _BULK_COLUMNS]
+    constant = [f for name, f in fields.items() if name not in _BULK_COLUMNS]
+    now = timezone.now()
+    # The defaults (pending e-mail, created now…) as the backend stores them, computed once for every row.
+    tail = tuple(f.get_db_prep_save(now if f.name == "created_at" else f.get_default(), connection) for f in constant)
+    rows = [
+        (user_id, notice.kind, notice.title[:255], notice.body, notice.url, notice.incident_id,
+         notice.assignment_id, notice.dedup_key)
+        for notice in notices
+        for user_id in notice.recipient_ids
+    ]  # fmt: skip
+    if not rows:
+        return []
+
+    def quote(name: str | None) -> str:
+        return connection.ops.quote_name(str(name))
+
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    columns = ", ".join(quote(f.column) for f in (*variable, *constant))
+    conflict = ", ".join(quote(fields[name].column) for name in ("recipient", "dedup_key"))
+    created: list[int] = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One array per column: a dozen parameters, however many rows (the driver parses the statement
+            # client-side, and a VALUES list of thousands of placeholders costs more than the INSERT itself).
+            arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in variable)
+            constants = ", ".join(f"%s::{f.db_type(connection)}" for f in constant)
+            # Names and types come from the model's metadata; every value goes as a parameter.
+            sql = (
+                f"INSERT INTO {table} ({columns}) SELECT v.*, {constants} FROM unnest({arrays}) AS v "  # noqa: S608
+                f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {pk}"
+            )
+            cursor.execute(sql, [*tail, *(list(column) for column in zip(*rows, strict=True))])
+            created.extend(row[0] for row in cursor.fetchall())
+        else:
+            width = len(variable) + len(constant)
+            placeholder = "(" + ", ".join(["%s"] * width) + ")"
+            per_statement = BULK_ROWS
+            if connection.features.max_query_params:
+                per_statement = max(1, min(BULK_ROWS, connection.features.max_query_params // width))
+            for start in range(0, len(rows), per_statement):
+                chunk = rows[start : start + per_statement]
+                sql = (
+                    f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608
+                    + ", ".join([placeholder] * len(chunk))
+                    + f" ON CONFLICT ({conflict}) DO NOTHING RETURNING {pk}"
+                )
+                cursor.execute(sql, [value for row in chunk for value in (*row, *tail)])
+                created.extend(row[0] for row in cursor.fetchall())
+    enqueue_emails(created)
+    return created
+
+
 def enqueue_emails(ids: list[int]) -> None:
     """E-mail these notifications after the commit, by one task per EMAIL_BATCH of them."""
     from otklik.notifications.tasks import send_notification_emails
