@@ -372,6 +372,11 @@ OTKLIK_PUBLICATION_MAX_ATTEMPTS = env_int("OTKLIK_PUBLICATION_MAX_ATTEMPTS", 8)
 OTKLIK_PUBLICATION_RETRY_SECONDS = env_int("OTKLIK_PUBLICATION_RETRY_SECONDS", 60)
 OTKLIK_PUBLICATION_RETRY_MAX_SECONDS = env_int("OTKLIK_PUBLICATION_RETRY_MAX_SECONDS", 3600)
 OTKLIK_PUBLICATION_STALE_MINUTES = env_int("OTKLIK_PUBLICATION_STALE_MINUTES", 10)
+# The inbox at city scale (issue 9): each saved view is counted up to this many incidents (more shows «10 000+»;
+# paging past it still works), and a search keeps at most this many of its newest matching incidents (a note asks
+# to narrow the query; the XLSX export still takes every match).
+OTKLIK_INBOX_COUNT_CAP = env_int("OTKLIK_INBOX_COUNT_CAP", 10_000)
+OTKLIK_INBOX_SEARCH_LIMIT = env_int("OTKLIK_INBOX_SEARCH_LIMIT", 5_000)
 # Polling the networks (docs/CHANNELS.md, "Sources and polling"): failed polls in a row before a source is broken.
 OTKLIK_SOURCE_MAX_FAILURES = env_int("OTKLIK_SOURCE_MAX_FAILURES", 5)
 # Personal data (152-ФЗ, docs/SECURITY.md): authors' data is erased this many days after the post, once its incident
@@ -438,6 +443,12 @@ CELERY_BEAT_SCHEDULE = {
     "weekly-report": {
         "task": "otklik.stats.tasks.send_weekly_reports",
         "schedule": crontab(hour=8, minute=0, day_of_week="monday"),
+    },
+    # The dashboard's default views computed ahead (otklik.stats.snapshots; docs/STATS.md, «Speed»).
+    "refresh-figure-snapshots": {
+        "task": "otklik.stats.tasks.refresh_figure_snapshots",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 240},
     },
 }
 

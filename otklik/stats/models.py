@@ -98,3 +98,24 @@ class ReportDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscription_id} {self.week_start} {self.status}"
+
+
+class FigureSnapshot(models.Model):
+    """The dashboard's figures of one default view (a preset period, no filters), computed by the beat task
+    `otklik.stats.tasks.refresh_figure_snapshots` (otklik.stats.snapshots): the dashboard shows them while they
+    are fresh instead of computing them in the request. The row is also the claim of a refresh."""
+
+    key = models.CharField(_("view"), max_length=32, unique=True)
+    start = models.DateField(_("from"), null=True, blank=True)
+    end = models.DateField(_("to"), null=True, blank=True)
+    computed_at = models.DateTimeField(_("computed"), null=True, blank=True)
+    claimed_at = models.DateTimeField(_("refresh claimed"), null=True, blank=True)
+    data = models.BinaryField(_("figures"), blank=True, default=b"", editable=False)
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name = _("figures snapshot")
+        verbose_name_plural = _("figures snapshots")
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.start}–{self.end} @ {self.computed_at}"

@@ -48,11 +48,35 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from bisect import bisect_right
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, When
+from django.db import connection, transaction
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -63,6 +87,8 @@ from otklik.cases.models import Assignment, Event, Incident, ReworkComment
 from otklik.core.worktime import city_zone, get_calendar
 from otklik.intake.models import Post
 from otklik.org.models import Department, TopicGroup
+from otklik.satisfaction.choices import SurveyResult, SurveyStatus, Verdict
+from otklik.satisfaction.models import FollowUp, Survey
 from otklik.satisfaction.stats import SATISFIED, classify_incidents
 from otklik.sla.choices import ClockKind, ClockState
 from otklik.sla.models import Clock
@@ -97,6 +123,8 @@ class Durations:
 
     @classmethod
     def of(cls, working: list[float], calendar: list[float]) -> Durations:
+        # Sorted once here: `percentile` sorts again, in linear time on sorted input.
+        working, calendar = sorted(working), sorted(calendar)
         return cls(
             count=len(working),
             median_hours=percentile(working, 0.5),
@@ -386,97 +414,239 @@ def compute_stats(
     now = now or timezone.now()
     stats = Stats(start=start, end=end, filters=filters, now=now)
     incidents = incidents_in_period(start, end, filters)
-    _incident_figures(stats, incidents)
-    stats.overdue_now = overdue_incidents(filters, now).count()
-    _durations(stats, incidents)
-    _volume(stats, incidents)
-    _places(stats, incidents)
-    _department_figures(stats, assignments_in_period(start, end, filters))
-    _mood(stats)
-    _satisfaction(stats)
+    with figures_queries():
+        _incident_figures(stats, incidents)
+        stats.overdue_now = overdue_incidents(filters, now).count()
+        _durations(stats, incidents)
+        _volume(stats, incidents)
+        _places(stats, incidents)
+        _department_figures(stats, assignments_in_period(start, end, filters))
+        _mood(stats)
+        _satisfaction(stats)
     return stats
 
 
+@contextmanager
+def figures_queries() -> Iterator[None]:
+    """Run the figures' queries without PostgreSQL's JIT compilation. Their plans are costed high (a month of a
+    big city), so PostgreSQL compiles them with inlining and optimisation, which took longer than the queries
+    themselves (2.6 s of JIT for a 0.5 s query at 1M posts, EXPLAIN ANALYZE). `SET LOCAL` lasts until the end of
+    the transaction (of the enclosing one when this block is nested in another)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+        yield
+
+
+_LATE, _ON_TIME = "late", "on_time"
+
+
 def _incident_figures(stats: Stats, incidents: QuerySet[Incident]) -> None:
-    judged = _with_judgement(incidents, stats.now)
-    # The aliases differ from the annotations' names: an aggregate named like an annotation replaces it.
-    totals = judged.aggregate(
-        n_incidents=Count("pk"),
-        n_answered=Count("pk", filter=Q(answered_at__isnull=False)),
-        n_on_time=Count("pk", filter=ON_TIME),
-        n_judged=Count("pk", filter=JUDGED),
-        n_reopened=Count("pk", filter=Q(answered_at__isnull=False, reopened=True)),
-    )
-    stats.incidents = totals["n_incidents"]
-    stats.answered = totals["n_answered"]
-    stats.on_time = totals["n_on_time"]
-    stats.judged = totals["n_judged"]
-    stats.reopened = totals["n_reopened"]
-    rows = (
-        judged.values("group_id", "group__name")
-        .annotate(n=Count("pk"), n_on_time=Count("pk", filter=ON_TIME), n_judged=Count("pk", filter=JUDGED))
-        .order_by("-n", "group__name")
-    )
-    stats.by_group = [
-        GroupRow(
-            group_id=row["group_id"],
-            group=row["group__name"],
-            incidents=row["n"],
-            on_time=row["n_on_time"],
-            judged=row["n_judged"],
+    """The incident counts, in total and per group, from one grouped query: each incident is judged once (late /
+    on time / not judged by rule 2, answered, reopened) and counted per (group, judgement, answered, reopened);
+    the totals are the sums over the groups."""
+    # Per incident, the worst of its answer clocks: 2 late (missed, or running past due now), 1 met, 0 neither. A
+    # scalar subquery is run per incident of the period through the clocks' incident index (an EXISTS would let
+    # PostgreSQL hash every incident clock of the city instead).
+    worst = (
+        Clock.objects.filter(incident=OuterRef("pk"), assignment__isnull=True, kind__in=INCIDENT_CLOCKS)
+        .order_by()
+        .values("incident_id")
+        .annotate(
+            worst=Max(
+                Case(
+                    When(Q(state=ClockState.MISSED) | Q(state=ClockState.RUNNING, due_at__lt=stats.now), then=2),
+                    When(state=ClockState.MET, then=1),
+                    default=0,
+                    output_field=IntegerField(),
+                )
+            )
         )
-        for row in rows
-    ]
+        .values("worst")
+    )
+    answered = Q(answered_at__isnull=False)
+    rows = (
+        incidents.annotate(worst_clock=Subquery(worst, output_field=IntegerField()))
+        .annotate(
+            judgement=Case(
+                When(worst_clock=2, then=Value(_LATE)),
+                When(worst_clock=1, then=Value(_ON_TIME)),
+                default=Value(""),
+                output_field=CharField(),
+            ),
+            is_answered=ExpressionWrapper(answered, output_field=BooleanField()),
+            # Reopened counts among the answered only: the subquery runs for them only.
+            was_reopened=Case(
+                When(answered, then=Exists(Event.objects.filter(incident=OuterRef("pk"), verb=EventVerb.REOPENED))),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+        )
+        .values("group_id", "group__name", "judgement", "is_answered", "was_reopened")
+        .annotate(n=Count("pk"))
+        # By name in the database's collation; the stable sort below puts the largest groups first.
+        .order_by("group__name", "group_id")
+    )
+    groups: dict[int | None, GroupRow] = {}
+    for row in rows:
+        n, judgement = row["n"], row["judgement"]
+        on_time, judged = (n if judgement == _ON_TIME else 0), (n if judgement else 0)
+        previous = groups.get(row["group_id"]) or GroupRow(row["group_id"], row["group__name"], 0, 0, 0)
+        groups[row["group_id"]] = replace(
+            previous,
+            incidents=previous.incidents + n,
+            on_time=previous.on_time + on_time,
+            judged=previous.judged + judged,
+        )
+        stats.incidents += n
+        stats.answered += n if row["is_answered"] else 0
+        stats.on_time += on_time
+        stats.judged += judged
+        stats.reopened += n if row["is_answered"] and row["was_reopened"] else 0
+    stats.by_group = sorted(groups.values(), key=lambda r: -r.incidents)
+
+
+def _micros(field_name: str) -> Func:
+    """PostgreSQL: the moment as whole microseconds since the epoch (exact; integers load several times faster
+    than datetimes, which matters for the tens of thousands of rows of a month)."""
+    return Func(
+        F(field_name),
+        template="(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::bigint",
+        output_field=BigIntegerField(),
+    )
+
+
+def _to_micros(moment: dt.datetime) -> int:
+    return (moment - EPOCH) // ONE_MICROSECOND
+
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+ONE_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+class _WorkingTime:
+    """The city's working calendar as a running total: `at(t)` is the working time (µs) from the first day given up
+    to t, so that at(b) - at(a) equals `WorkCalendar.between(a, b)` exactly (both sum the same periods in whole
+    microseconds), in one binary search instead of a walk over the days."""
+
+    def __init__(self, first_day: dt.date, last_day: dt.date) -> None:
+        calendar = get_calendar()
+        self.begins: list[int] = []
+        self.ends: list[int] = []
+        self.before: list[int] = []  # working time of the periods before this one
+        total = 0
+        day = first_day
+        while day <= last_day:
+            for begin, end in calendar.periods(day):
+                self.begins.append(_to_micros(begin))
+                self.ends.append(_to_micros(end))
+                self.before.append(total)
+                total += self.ends[-1] - self.begins[-1]
+            day += dt.timedelta(days=1)
+
+    def at(self, moment: int) -> int:
+        index = bisect_right(self.begins, moment) - 1
+        if index < 0:
+            return 0
+        return self.before[index] + min(moment, self.ends[index]) - self.begins[index]
+
+    def between(self, start: int, end: int) -> int:
+        return self.at(end) - self.at(start)
 
 
 def _durations(stats: Stats, incidents: QuerySet[Incident]) -> None:
-    """Steps: 1. the answered incidents' moments (one query); 2. the clocks that measured them (one query);
-    3. per incident, the clock's working time if one matches, else the working calendar; 4. quantiles."""
-    rows = list(
-        incidents.filter(first_answered_at__isnull=False).values_list(
-            "pk", "created_at", "first_answered_at", "answered_at"
-        )
-    )
-    clocks: dict[int, list[tuple[str, dt.datetime, dt.datetime | None, float | None]]] = defaultdict(list)
-    for incident_id, kind, started, stopped, working in Clock.objects.filter(
-        incident__in=incidents.filter(first_answered_at__isnull=False),
+    """Steps: 1. one query: per answered incident its moments (µs since the epoch) and the working time of the clock
+    that measured each interval, if one did (rule 3: the first-answer clock, or the answer clock started at the
+    creation and stopped within SAME_MOMENT of the answer; the first such by the clocks' order); 2. in Python, the
+    working calendar for the intervals no clock measured; 3. quantiles. `tests/stats/test_fast_figures.py` checks
+    it against the former per-incident computation."""
+    measured = Clock.objects.filter(
+        incident=OuterRef("pk"),
         assignment__isnull=True,
-        kind__in=(ClockKind.FIRST_ANSWER, ClockKind.ANSWER),
         state__in=(ClockState.MET, ClockState.MISSED),
-    ).values_list("incident_id", "kind", "started_at", "stopped_at", "elapsed_working_seconds"):
-        clocks[incident_id].append((kind, started, stopped, working))
-    calendar = get_calendar()
+        stopped_at__isnull=False,
+        elapsed_working_seconds__isnull=False,
+    ).order_by("due_at", "pk")
+
+    def answer_clock(moment: str) -> Q:
+        return Q(
+            kind=ClockKind.ANSWER,
+            started_at=OuterRef("created_at"),
+            stopped_at__gte=ExpressionWrapper(OuterRef(moment) - SAME_MOMENT, output_field=DateTimeField()),
+            stopped_at__lte=ExpressionWrapper(OuterRef(moment) + SAME_MOMENT, output_field=DateTimeField()),
+        )
+
+    answered = incidents.filter(first_answered_at__isnull=False).annotate(
+        first_clock=Subquery(
+            measured.filter(Q(kind=ClockKind.FIRST_ANSWER) | answer_clock("first_answered_at")).values(
+                "elapsed_working_seconds"
+            )[:1],
+            output_field=FloatField(),
+        ),
+        final_clock=Subquery(
+            measured.filter(answer_clock("answered_at")).values("elapsed_working_seconds")[:1],
+            output_field=FloatField(),
+        ),
+    )
+    if connection.vendor == "postgresql":
+        query = answered.annotate(
+            created_us=_micros("created_at"),
+            first_us=_micros("first_answered_at"),
+            answered_us=_micros("answered_at"),
+        ).values_list("created_us", "first_us", "answered_us", "first_clock", "final_clock")
+        # Read by the cursor itself: bigint and float8 come as int and float already, and Django's per-value
+        # converters cost more than the rest of the loop (tens of thousands of rows).
+        sql, params = query.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+    else:
+        rows = [
+            (
+                _to_micros(created),
+                _to_micros(first_at),
+                None if answered_at is None else _to_micros(answered_at),
+                first_clock,
+                final_clock,
+            )
+            for created, first_at, answered_at, first_clock, final_clock in answered.values_list(
+                "created_at", "first_answered_at", "answered_at", "first_clock", "final_clock"
+            )
+            if first_at is not None  # filtered by the query; for the type checker
+        ]
     zone = city_zone()
-
-    def working_seconds(incident_id: int, created: dt.datetime, moment: dt.datetime, *, first: bool) -> float:
-        for kind, started, stopped, working in clocks.get(incident_id, ()):
-            if working is None or stopped is None:
-                continue
-            if first and kind == ClockKind.FIRST_ANSWER:
-                return working
-            if kind == ClockKind.ANSWER and started == created and abs(stopped - moment) <= SAME_MOMENT:
-                return working
-        return calendar.between(created, moment).total_seconds()
-
+    day_starts = [_to_micros(dt.datetime.combine(day, dt.time(0), tzinfo=zone)) for day in stats.days]
+    # The working calendar over the days from the first creation to the last answer.
+    first_micros = min((created for created, *_rest in rows), default=day_starts[0])
+    last_micros = max((max(first, answered or first) for _c, first, answered, _f, _a in rows), default=day_starts[0])
+    working = _WorkingTime(
+        (EPOCH + dt.timedelta(microseconds=first_micros)).astimezone(zone).date(),
+        (EPOCH + dt.timedelta(microseconds=last_micros)).astimezone(zone).date(),
+    )
     first_working: list[float] = []
     first_calendar: list[float] = []
     final_working: list[float] = []
     final_calendar: list[float] = []
-    per_day: dict[dt.date, list[float]] = defaultdict(list)
-    for incident_id, created, first_at, answered_at in rows:
-        if first_at is None:  # filtered out by the query; for the type checker
-            continue
-        hours = working_seconds(incident_id, created, first_at, first=True) / 3600
+    per_day: list[list[float]] = [[] for _day in stats.days]
+    for created, first_at, answered_at, first_clock, final_clock in rows:
+        # As `timedelta.total_seconds()`: whole microseconds / 10**6.
+        seconds = first_clock if first_clock is not None else working.between(created, first_at) / 10**6
+        hours = seconds / 3600
         first_working.append(hours)
-        first_calendar.append((first_at - created).total_seconds() / 3600)
-        per_day[created.astimezone(zone).date()].append(hours)
+        first_calendar.append((first_at - created) / 10**6 / 3600)
+        per_day[bisect_right(day_starts, created) - 1].append(hours)
         if answered_at is not None:
-            final_working.append(working_seconds(incident_id, created, answered_at, first=False) / 3600)
-            final_calendar.append((answered_at - created).total_seconds() / 3600)
+            seconds = final_clock if final_clock is not None else working.between(created, answered_at) / 10**6
+            final_working.append(seconds / 3600)
+            final_calendar.append((answered_at - created) / 10**6 / 3600)
     stats.first_answer = Durations.of(first_working, first_calendar)
     stats.final_answer = Durations.of(final_working, final_calendar)
     stats.answer_time = [
-        DayAnswerTime(day, percentile(per_day.get(day, []), 0.5), len(per_day.get(day, []))) for day in stats.days
+        DayAnswerTime(day, percentile(values, 0.5), len(values))
+        for day, values in zip(stats.days, per_day, strict=True)
     ]
 
 
@@ -550,25 +720,32 @@ def _mood(stats: Stats) -> None:
     since, until = period_bounds(stats.start, stats.end)
     negative = Q(negative__gte=NEGATIVE_AT)
     posts = posts_between(since, until, stats.filters)
-    per_day = {
-        row["day"]: (row["n"], row["negative"])
-        for row in posts.annotate(day=TruncDate("posted_at", tzinfo=city_zone()))
+    # One pass over the period and the BASELINE_DAYS before it, per city day: the days before the period make the
+    # baseline.
+    per_day: dict[dt.date, tuple[int, int]] = {}
+    baseline_posts = baseline_negative = 0
+    for row in (
+        posts_between(since - dt.timedelta(days=BASELINE_DAYS), until, stats.filters)
+        .annotate(day=TruncDate("posted_at", tzinfo=city_zone()))
         .values("day")
-        .annotate(n=Count("pk"), negative=Count("pk", filter=negative))
+        # Counts of columns in the index on posted_at (not of the id): an index-only scan on PostgreSQL.
+        .annotate(n_posts=Count("posted_at"), n_negative=Count("negative", filter=negative))
         .order_by()
-    }
+    ):
+        if row["day"] < stats.start:
+            baseline_posts += row["n_posts"]
+            baseline_negative += row["n_negative"]
+        else:
+            per_day[row["day"]] = (row["n_posts"], row["n_negative"])
     stats.mood = [DayMood(day, *per_day.get(day, (0, 0))) for day in stats.days]
     stats.posts = sum(n for n, _neg in per_day.values())
     stats.negative_posts = sum(neg for _n, neg in per_day.values())
-    baseline = posts_between(since - dt.timedelta(days=BASELINE_DAYS), since, stats.filters).aggregate(
-        n=Count("pk"), negative=Count("pk", filter=negative)
-    )
-    stats.mood_baseline = share(baseline["negative"], baseline["n"])
+    stats.mood_baseline = share(baseline_negative, baseline_posts)
     group_mood: dict[int | None, tuple[int, int]] = {
-        row["incident__group_id"]: (row["n"], row["negative"])
+        row["incident__group_id"]: (row["n_posts"], row["n_negative"])
         for row in posts.filter(incident__isnull=False)
         .values("incident__group_id")
-        .annotate(n=Count("pk"), negative=Count("pk", filter=negative))
+        .annotate(n_posts=Count("posted_at"), n_negative=Count("negative", filter=negative))
         .order_by()
     }
     stats.by_group = [
@@ -588,25 +765,36 @@ def _mood(stats: Stats) -> None:
 PlaceKey = tuple[int | None, str]
 
 
-def _place_counts(posts: QuerySet[Post]) -> dict[PlaceKey, tuple[int, int]]:
-    """(posts, negative) per place: the incident's territory, else its address (incidents with neither: left out)."""
+def _place_counts(posts: QuerySet[Post], since: dt.datetime) -> dict[PlaceKey, tuple[int, int, int, int]]:
+    """(posts, negative) written from `since` on and (posts, negative) before it, per place: the incident's
+    territory, else its address (incidents with neither: left out) — one grouped query."""
     negative = Q(negative__gte=NEGATIVE_AT)
-    counts: dict[PlaceKey, tuple[int, int]] = {}
-    for row in (
-        posts.filter(incident__territory__isnull=False)
-        .values("incident__territory_id", "incident__territory__name")
-        .annotate(n=Count("pk"), negative=Count("pk", filter=negative))
+    current, before = Q(posted_at__gte=since), Q(posted_at__lt=since)
+    counts: dict[PlaceKey, tuple[int, int, int, int]] = {}
+    rows = (
+        posts.exclude(incident__territory__isnull=True, incident__address="")
+        .annotate(
+            place_address=Case(
+                When(incident__territory__isnull=True, then=F("incident__address")),
+                default=Value(""),
+                output_field=CharField(),
+            )
+        )
+        .values("incident__territory_id", "incident__territory__name", "place_address")
+        .annotate(
+            n_now=Count("posted_at", filter=current),
+            negative_now=Count("negative", filter=current & negative),
+            n_before=Count("posted_at", filter=before),
+            negative_before=Count("negative", filter=before & negative),
+        )
         .order_by()
-    ):
-        counts[(row["incident__territory_id"], row["incident__territory__name"])] = (row["n"], row["negative"])
-    for street in (
-        posts.filter(incident__territory__isnull=True)
-        .exclude(incident__address="")
-        .values("incident__address")
-        .annotate(n=Count("pk"), negative=Count("pk", filter=negative))
-        .order_by()
-    ):
-        counts[(None, street["incident__address"])] = (street["n"], street["negative"])
+    )
+    for row in rows:
+        if row["incident__territory_id"] is not None:
+            key: PlaceKey = (row["incident__territory_id"], row["incident__territory__name"])
+        else:
+            key = (None, row["place_address"])
+        counts[key] = (row["n_now"], row["negative_now"], row["n_before"], row["negative_before"])
     return counts
 
 
@@ -620,17 +808,18 @@ def place_mood(
 ) -> list[PlaceMood]:
     """The mood index per place: the share of negative posts written in the period whose incident is in the place,
     against the same share over the BASELINE_DAYS days before; places with at least `min_posts` posts, the most
-    negative first (four queries)."""
+    negative first (one query over the period and the days before it)."""
     filters = filters or StatsFilters()
     since, until = period_bounds(start, end)
-    current = _place_counts(posts_between(since, until, filters).filter(incident__isnull=False))
-    baseline = _place_counts(
-        posts_between(since - dt.timedelta(days=BASELINE_DAYS), since, filters).filter(incident__isnull=False)
-    )
+    with figures_queries():
+        counts = _place_counts(
+            posts_between(since - dt.timedelta(days=BASELINE_DAYS), until, filters).filter(incident__isnull=False),
+            since,
+        )
     rows = [
-        PlaceMood(key[0], key[1], n, negative, *baseline.get(key, (0, 0)))
-        for key, (n, negative) in current.items()
-        if n >= min_posts
+        PlaceMood(key[0], key[1], n, negative, baseline_n, baseline_negative)
+        for key, (n, negative, baseline_n, baseline_negative) in counts.items()
+        if n and n >= min_posts  # a place with posts in the period only
     ]
     rows.sort(key=lambda r: (-(r.negative_share or 0.0), -r.posts, r.name))
     return rows[:limit]
@@ -706,13 +895,42 @@ def filter_assigned(
 
 def _satisfaction(stats: Stats) -> None:
     """`satisfied_share` (the module's docstring, 5): the first final answer of each incident under the filters
-    published in the period, classified by `otklik.satisfaction.stats.classify_incidents` (four queries)."""
+    published in the period, classified as `otklik.satisfaction.stats.classify_incidents` does, counted in the
+    database (one query): the first answer is the one with no earlier final answer of its incident in the period
+    (ties by id, as `first_final_answers` orders them); satisfied — no `reopened` event since it, and a `satisfied`
+    follow-up or a survey answered «solved» since it. `tests/stats/test_fast_figures.py` checks it against the
+    classification in Python."""
     since, until = period_bounds(stats.start, stats.end)
-    eligible = _filter_incidents(Incident.objects.exclude(status=IncidentStatus.MERGED), stats.filters)
-    first = first_final_answers(eligible, since, until)
-    classes = classify_incidents(first)
-    stats.satisfaction_total = len(classes)
-    stats.satisfied = sum(1 for c in classes.values() if c == SATISFIED)
+    finals = Answer.objects.filter(
+        kind=AnswerKind.FINAL, status=AnswerStatus.PUBLISHED, published_at__gte=since, published_at__lt=until
+    )
+    earlier = finals.filter(incident=OuterRef("incident")).filter(
+        Q(published_at__lt=OuterRef("published_at")) | Q(published_at=OuterRef("published_at"), pk__lt=OuterRef("pk"))
+    )
+    firsts = finals.exclude(incident__status=IncidentStatus.MERGED).exclude(Exists(earlier))
+    if stats.filters.group is not None:
+        firsts = firsts.filter(incident__group=stats.filters.group)
+    if stats.filters.department is not None:
+        firsts = firsts.filter(incident__lead_department=stats.filters.department)
+    if stats.filters.channel:
+        firsts = firsts.filter(incident_id__in=_channel_incidents(stats.filters.channel))
+    since_answer = OuterRef("published_at")
+    reopened = Exists(
+        Event.objects.filter(incident=OuterRef("incident"), verb=EventVerb.REOPENED, created_at__gte=since_answer)
+    )
+    satisfied = Exists(
+        FollowUp.objects.filter(incident=OuterRef("incident"), verdict=Verdict.SATISFIED, created_at__gte=since_answer)
+    ) | Exists(
+        Survey.objects.filter(
+            incident=OuterRef("incident"),
+            status=SurveyStatus.ANSWERED,
+            result=SurveyResult.SOLVED,
+            answered_at__gte=since_answer,
+        )
+    )
+    totals = firsts.aggregate(n_total=Count("pk"), n_satisfied=Count("pk", filter=~reopened & satisfied))
+    stats.satisfaction_total = totals["n_total"]
+    stats.satisfied = totals["n_satisfied"]
 
 
 def as_api(stats: Stats) -> dict[str, Any]:

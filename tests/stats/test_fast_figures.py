@@ -1,0 +1,368 @@
+"""The figures computed in the database (issue 9) equal the former per-incident computation in Python.
+
+A seeded random city (incidents, answer clocks, final answers with ties, reopenings, follow-ups, surveys, posts) is
+built row by row; `reference()` below is the former implementation of the figures that moved into SQL (the
+judgement of each incident, the durations with the clock or the working calendar, the satisfaction classes of
+`otklik.satisfaction.stats.classify_incidents`, the mood and the mood by place), kept here as the slow path.
+Every period and filter below must give exactly the same numbers (floats compared with ==).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import defaultdict
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from otklik.answers.models import Answer, Publication
+from otklik.cases.models import Event, Incident
+from otklik.core.worktime import city_zone, get_calendar
+from otklik.intake.models import Post
+from otklik.intake.services import default_source
+from otklik.org.models import Territory, TopicGroup
+from otklik.satisfaction.models import FollowUp, Survey
+from otklik.satisfaction.stats import SATISFIED, classify_incidents
+from otklik.sla.models import Clock
+from otklik.sla.scorecard import period_bounds
+from otklik.stats import selectors
+from otklik.stats.selectors import (
+    BASELINE_DAYS,
+    NEGATIVE_AT,
+    SAME_MOMENT,
+    StatsFilters,
+    compute_stats,
+    first_final_answers,
+    incidents_in_period,
+    percentile,
+    place_mood,
+    posts_between,
+)
+
+pytestmark = pytest.mark.django_db
+
+EKB = ZoneInfo("Asia/Yekaterinburg")
+NOW = dt.datetime(2026, 12, 3, 12, 0, tzinfo=EKB)
+FIRST_DAY = dt.datetime(2026, 10, 25, 0, 0, tzinfo=EKB)
+
+
+def _moment(rnd: random.Random, after: dt.datetime, hours: float) -> dt.datetime:
+    return after + dt.timedelta(seconds=rnd.randint(0, int(hours * 3600)), microseconds=rnd.randint(0, 999_999))
+
+
+@pytest.fixture
+def seeded(db, housing, roads, operator):
+    """About 160 incidents over five weeks, their clocks, answers, events, replies, surveys and posts."""
+    rnd = random.Random(9)
+    groups = [TopicGroup.objects.create(name=name) for name in ("ЖКХ", "Дороги", "Транспорт")]
+    territories = [Territory.objects.create(name=name) for name in ("Центральный", "Северный")]
+    sources = [default_source("vk"), default_source("telegram")]
+    statuses = ["new", "routed", "answering", "answered", "closed", "closed", "merged", "no_answer"]
+    incidents = []
+    for _ in range(160):
+        created = _moment(rnd, FIRST_DAY, 39 * 24)
+        first = _moment(rnd, created, 80) if rnd.random() < 0.7 else None
+        answered = _moment(rnd, first, 60) if first is not None and rnd.random() < 0.7 else None
+        if rnd.random() < 0.1 and first is not None:
+            answered = first  # answered at once by a final answer
+        incidents.append(
+            Incident(
+                status=rnd.choice(statuses),
+                group=rnd.choice([*groups, None]),
+                lead_department=rnd.choice([housing, roads, None]),
+                territory=rnd.choice([*territories, None, None]),
+                address=rnd.choice(["ул. Ленина, 5", "ул. Мира, 1", ""]),
+                created_at=created,
+                first_answered_at=first,
+                answered_at=answered,
+                due_at=_moment(rnd, created, 48),
+            )
+        )
+    Incident.objects.bulk_create(incidents)
+    clocks, answers, events, posts = [], [], [], []
+    for incident in incidents:
+        created = incident.created_at
+        for kind in rnd.sample(["first_answer", "answer", "final_answer"], rnd.randint(0, 3)):
+            state = rnd.choice(["running", "met", "missed", "stopped", "paused"])
+            moment = rnd.choice([incident.first_answered_at, incident.answered_at, None]) or _moment(rnd, created, 50)
+            stopped = None
+            if state in ("met", "missed", "stopped"):
+                stopped = moment + rnd.choice([dt.timedelta(0), dt.timedelta(seconds=30), dt.timedelta(minutes=3)])
+            due = _moment(rnd, created, 30)
+            clocks.append(
+                Clock(
+                    kind=kind,
+                    incident=incident,
+                    state=state,
+                    hours=9,
+                    started_at=created if rnd.random() < 0.8 else created + dt.timedelta(hours=1),
+                    warn_at=due - dt.timedelta(hours=1),
+                    due_at=due,
+                    long_due_at=due + dt.timedelta(days=2),
+                    stopped_at=stopped,
+                    elapsed_working_seconds=rnd.choice([None, rnd.uniform(0, 40_000)]) if stopped else None,
+                )
+            )
+        for _ in range(rnd.choice([0, 0, 1, 1, 2])):
+            published = _moment(rnd, created, 200)
+            answers.append(
+                Answer(incident=incident, kind="final", status="published", text="…", published_at=published)
+            )
+            if rnd.random() < 0.15:  # a tie: two final answers at the same moment
+                answers.append(
+                    Answer(incident=incident, kind="final", status="published", text="…", published_at=published)
+                )
+        if rnd.random() < 0.2:
+            answers.append(Answer(incident=incident, kind="final", status="draft", text="…"))
+        for _ in range(rnd.choice([0, 0, 0, 1, 2])):
+            events.append(Event(incident=incident, verb="reopened", created_at=_moment(rnd, created, 250)))
+        for _ in range(rnd.randint(0, 3)):
+            posts.append(
+                Post(
+                    source=rnd.choice(sources),
+                    external_id=f"p{len(posts)}",
+                    text="…",
+                    posted_at=_moment(rnd, created, 100),
+                    incident=incident,
+                    negative=rnd.choice([None, 0.1, 0.5, 0.9, rnd.random()]),
+                )
+            )
+    for n in range(30):  # posts without an incident
+        posts.append(
+            Post(
+                source=rnd.choice(sources),
+                external_id=f"loose{n}",
+                text="…",
+                posted_at=_moment(rnd, FIRST_DAY, 39 * 24),
+                negative=rnd.choice([None, 0.2, 0.8]),
+            )
+        )
+    Clock.objects.bulk_create(clocks)
+    Answer.objects.bulk_create(answers)
+    Event.objects.bulk_create(events)
+    Post.objects.bulk_create(posts)
+    replies = []
+    for answer in Answer.objects.filter(status="published").select_related("incident"):
+        if rnd.random() < 0.5:
+            reply = Post.objects.create(
+                source=sources[0],
+                external_id=f"reply{answer.pk}",
+                text="…",
+                posted_at=answer.published_at,
+                incident=answer.incident,
+            )
+            replies.append(
+                FollowUp(
+                    incident=answer.incident,
+                    answer=answer,
+                    post=reply,
+                    verdict=rnd.choice(["satisfied", "satisfied", "not_satisfied", "neutral"]),
+                    confidence=0.9,
+                    created_at=answer.published_at + dt.timedelta(hours=rnd.randint(-5, 30)),
+                )
+            )
+        if rnd.random() < 0.4:
+            # bulk_create: no signals (a sent publication schedules its own survey).
+            [publication] = Publication.objects.bulk_create(
+                [
+                    Publication(
+                        answer=answer,
+                        channel="vk",
+                        thread_key=f"t{answer.pk}",
+                        status="sent",
+                        idempotency_key=f"k{answer.pk}",
+                    )
+                ]
+            )
+            asked = answer.published_at + dt.timedelta(hours=rnd.randint(-5, 40))
+            Survey.objects.create(
+                incident=answer.incident,
+                answer=answer,
+                publication=publication,
+                channel="vk",
+                thread_key=f"t{answer.pk}",
+                key=f"s{answer.pk}",
+                status=rnd.choice(["answered", "answered", "sent"]),
+                scheduled_at=asked,
+                answered_at=rnd.choice([asked, None]),
+                result=rnd.choice(["solved", "not_solved", ""]),
+            )
+    FollowUp.objects.bulk_create(replies)
+    return {"groups": groups, "departments": [housing, roads]}
+
+
+def reference(start: dt.date, end: dt.date, filters: StatsFilters) -> dict:
+    """The former per-incident computation of the figures that are now computed in SQL (the slow path)."""
+    since, until = period_bounds(start, end)
+    incidents = incidents_in_period(start, end, filters)
+    judged = selectors._with_judgement(incidents, NOW)
+    rows = list(judged.values_list("pk", "group_id", "late", "met", "reopened", "answered_at"))
+    by_group: dict = defaultdict(lambda: [0, 0, 0])
+    for _pk, group_id, late, met, _reopened, _answered in rows:
+        by_group[group_id][0] += 1
+        by_group[group_id][1] += 1 if met and not late else 0
+        by_group[group_id][2] += 1 if late or met else 0
+    # Durations: the clocks in Python, else the working calendar walked day by day.
+    calendar = get_calendar()
+    clocks: dict = defaultdict(list)
+    for clock in Clock.objects.filter(
+        incident__in=incidents,
+        assignment__isnull=True,
+        kind__in=("first_answer", "answer"),
+        state__in=("met", "missed"),
+    ).order_by("due_at", "pk"):
+        clocks[clock.incident_id].append(clock)
+
+    def working(incident: Incident, moment: dt.datetime, *, first: bool) -> float:
+        for clock in clocks[incident.pk]:
+            if clock.elapsed_working_seconds is None or clock.stopped_at is None:
+                continue
+            if first and clock.kind == "first_answer":
+                return clock.elapsed_working_seconds
+            if (
+                clock.kind == "answer"
+                and clock.started_at == incident.created_at
+                and abs(clock.stopped_at - moment) <= SAME_MOMENT
+            ):
+                return clock.elapsed_working_seconds
+        return calendar.between(incident.created_at, moment).total_seconds()
+
+    first_w, first_c, final_w, final_c = [], [], [], []
+    per_day: dict = defaultdict(list)
+    for incident in incidents.filter(first_answered_at__isnull=False):
+        hours = working(incident, incident.first_answered_at, first=True) / 3600
+        first_w.append(hours)
+        first_c.append((incident.first_answered_at - incident.created_at).total_seconds() / 3600)
+        per_day[incident.created_at.astimezone(city_zone()).date()].append(hours)
+        if incident.answered_at is not None:
+            final_w.append(working(incident, incident.answered_at, first=False) / 3600)
+            final_c.append((incident.answered_at - incident.created_at).total_seconds() / 3600)
+    # Satisfaction: the first final answers in the period, classified in Python.
+    eligible = selectors._filter_incidents(Incident.objects.exclude(status="merged"), filters)
+    classes = classify_incidents(first_final_answers(eligible, since, until))
+    # Mood: the period's posts per day, the baseline's, per place.
+    posts = list(posts_between(since - dt.timedelta(days=BASELINE_DAYS), until, filters).select_related("incident"))
+    mood: dict = defaultdict(lambda: [0, 0])
+    baseline = [0, 0]
+    places: dict = defaultdict(lambda: [0, 0, 0, 0])
+    for post in posts:
+        negative = post.negative is not None and post.negative >= NEGATIVE_AT
+        current = post.posted_at >= since
+        if current:
+            mood[post.posted_at.astimezone(city_zone()).date()][0] += 1
+            mood[post.posted_at.astimezone(city_zone()).date()][1] += negative
+        else:
+            baseline[0] += 1
+            baseline[1] += negative
+        incident = post.incident
+        if incident is None or (incident.territory_id is None and not incident.address):
+            continue
+        key = (incident.territory_id, incident.territory.name) if incident.territory_id else (None, incident.address)
+        places[key][0 if current else 2] += 1
+        places[key][1 if current else 3] += negative
+    return {
+        "incidents": len(rows),
+        "answered": sum(1 for r in rows if r[5] is not None),
+        "on_time": sum(1 for r in rows if r[3] and not r[2]),
+        "judged": sum(1 for r in rows if r[2] or r[3]),
+        "reopened": sum(1 for r in rows if r[5] is not None and r[4]),
+        "by_group": {gid: tuple(v) for gid, v in by_group.items()},
+        "first": (len(first_w), *(percentile(v, q) for v in (first_w, first_c) for q in (0.5, 0.9))),
+        "final": (len(final_w), *(percentile(v, q) for v in (final_w, final_c) for q in (0.5, 0.9))),
+        "per_day": {day: percentile(v, 0.5) for day, v in per_day.items()},
+        "satisfaction": (len(classes), sum(1 for c in classes.values() if c == SATISFIED)),
+        "mood": {day: tuple(v) for day, v in mood.items()},
+        "baseline": tuple(baseline),
+        "places": {key: tuple(v) for key, v in places.items() if v[0] >= 3},
+    }
+
+
+def fast(start: dt.date, end: dt.date, filters: StatsFilters) -> dict:
+    stats = compute_stats(start, end, filters, now=NOW)
+
+    def durations(d: selectors.Durations) -> tuple:
+        return (d.count, d.median_hours, d.p90_hours, d.median_calendar_hours, d.p90_calendar_hours)
+
+    since, _until = period_bounds(start, end)
+    baseline = posts_between(since - dt.timedelta(days=BASELINE_DAYS), since, filters)
+    return {
+        "incidents": stats.incidents,
+        "answered": stats.answered,
+        "on_time": stats.on_time,
+        "judged": stats.judged,
+        "reopened": stats.reopened,
+        "by_group": {r.group_id: (r.incidents, r.on_time, r.judged) for r in stats.by_group},
+        "first": durations(stats.first_answer),
+        "final": durations(stats.final_answer),
+        "per_day": {d.day: d.first_answer_median_hours for d in stats.answer_time if d.count},
+        "satisfaction": (stats.satisfaction_total, stats.satisfied),
+        "mood": {d.day: (d.posts, d.negative) for d in stats.mood if d.posts},
+        "baseline": (baseline.count(), baseline.filter(negative__gte=NEGATIVE_AT).count()),
+        "mood_baseline": stats.mood_baseline,
+        "places": {
+            (p.territory_id, p.name): (p.posts, p.negative, p.baseline_posts, p.baseline_negative)
+            for p in place_mood(start, end, filters, limit=1000)
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (dt.date(2026, 11, 4), dt.date(2026, 12, 3)),  # a month
+        (dt.date(2026, 11, 27), dt.date(2026, 12, 3)),  # a week
+        (dt.date(2026, 12, 3), dt.date(2026, 12, 3)),  # today
+        (dt.date(2026, 10, 1), dt.date(2026, 12, 31)),  # everything
+    ],
+)
+def test_the_database_figures_equal_the_per_incident_computation(seeded, start, end):
+    expected = reference(start, end, StatsFilters())
+    got = fast(start, end, StatsFilters())
+    mood_baseline = got.pop("mood_baseline")
+
+    assert got == expected
+    assert expected["incidents"] > 0 or start == end
+    assert mood_baseline == (expected["baseline"][1] / expected["baseline"][0] if expected["baseline"][0] else None)
+
+
+def test_the_seeded_city_exercises_every_branch(seeded):
+    """The data reaches every case of the rules (else the comparison above would prove little)."""
+    start, end = dt.date(2026, 10, 1), dt.date(2026, 12, 31)
+    expected = reference(start, end, StatsFilters())
+    assert 0 < expected["on_time"] < expected["judged"] < expected["incidents"]
+    assert 0 < expected["reopened"] < expected["answered"]
+    assert 0 < expected["satisfaction"][1] < expected["satisfaction"][0]
+    assert expected["places"]
+    by_clock = Clock.objects.filter(state__in=("met", "missed"), elapsed_working_seconds__isnull=False).count()
+    assert by_clock > 0  # some durations come from the clocks, the others from the calendar
+
+
+@pytest.mark.parametrize("which", ["group", "department", "channel"])
+def test_the_filters_give_the_same_figures_both_ways(seeded, which):
+    start, end = dt.date(2026, 11, 4), dt.date(2026, 12, 3)
+    values = {
+        "group": [StatsFilters(group=g) for g in seeded["groups"]],
+        "department": [StatsFilters(department=d) for d in seeded["departments"]],
+        "channel": [StatsFilters(channel="telegram"), StatsFilters(channel="vk")],
+    }[which]
+    for filters in values:
+        got = fast(start, end, filters)
+        got.pop("mood_baseline")
+        assert got == reference(start, end, filters)
+
+
+def test_the_running_total_calendar_equals_the_day_walk():
+    """`_WorkingTime.between` is `WorkCalendar.between` to the microsecond, across days off and holidays."""
+    rnd = random.Random(3)
+    calendar = get_calendar()
+    first, last = dt.date(2026, 12, 20), dt.date(2027, 1, 20)
+    working = selectors._WorkingTime(first, last)
+    start_at = dt.datetime(2026, 12, 20, 0, 0, tzinfo=EKB)
+    for _ in range(300):
+        a = _moment(rnd, start_at, 24 * 30)
+        b = _moment(rnd, start_at, 24 * 30)
+        expected = calendar.between(a, b)
+        assert working.between(selectors._to_micros(a), selectors._to_micros(b)) == expected // dt.timedelta(
+            microseconds=1
+        )
