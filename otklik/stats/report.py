@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,18 +30,10 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from otklik.answers.checks.personal_data import (
-    ACCOUNT_RE,
-    EMAIL_RE,
-    FLAT_RE,
-    INN_RE,
-    PASSPORT_RE,
-    SNILS_RE,
-    phone_spans,
-)
 from otklik.cases.choices import AssignmentStatus, EventVerb
 from otklik.cases.models import Assignment, Event
 from otklik.core.worktime import city_zone, get_calendar
+from otklik.documents.masking import mask_personal_data
 from otklik.intake.models import Post
 from otklik.nlp.models import Spike
 from otklik.sla.scorecard import period_bounds
@@ -80,55 +71,6 @@ class Thresholds:
     territory_min_incidents: int = 5  # a territory (microdistrict) with at least this many
     late_share: float = 0.2  # a department: at least this share of its judged assignments late …
     late_min_judged: int = 2  # … of at least this many judged
-
-
-# --- personal data -----------------------------------------------------------------------------------------------
-
-MASK = "***"
-# «Я, Иванов Иван Иванович», «меня зовут Иван Петров», «с уважением, Петрова А.»: up to three capitalised words.
-_NAME = r"[А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?"
-_INITIALS = r"(?:\s+[А-ЯЁ]\.\s?(?:[А-ЯЁ]\.)?)?"
-NAME_RE = re.compile(
-    r"(?:(?<![\w])[Яя],?|[Мм]еня\s+зовут|[Сс]\s+уважением,?|[Пп]одпись:?|ФИО:?)\s+"
-    r"(" + _NAME + r"(?:\s+" + _NAME + r"){0,2}" + _INITIALS + r")"
-)
-_FLAT_NUMBER = re.compile(r"\d{1,4}[а-я]?$")
-
-
-def _same_length_lower(text: str) -> str:
-    """`text.lower()` keeping every index in place (a few characters lower to two)."""
-    return "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
-
-
-def personal_data_spans(text: str) -> list[tuple[int, int]]:
-    """Spans to hide: phones (not federal hotlines), e-mails, document and account numbers, flat numbers, names
-    introduced as «Я, …» (the patterns of `otklik.answers.checks.personal_data`; any landline is masked here:
-    an example post is a citizen's, not a department's)."""
-    lower = _same_length_lower(text)
-    spans: list[tuple[int, int]] = []
-    for regex in (SNILS_RE, PASSPORT_RE, INN_RE, ACCOUNT_RE, EMAIL_RE):
-        spans += [(m.start(), m.end()) for m in regex.finditer(lower)]
-    spans += [(s, e) for s, e, kind in phone_spans(lower) if kind != "hotline"]
-    for m in FLAT_RE.finditer(lower):
-        number = _FLAT_NUMBER.search(m.group())
-        spans.append((m.start() + number.start(), m.end()) if number else (m.start(), m.end()))
-    spans += [(m.start(1), m.end(1)) for m in NAME_RE.finditer(text)]
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged
-
-
-def mask_personal_data(text: str) -> str:
-    out, last = [], 0
-    for start, end in personal_data_spans(text):
-        out += [text[last:start], MASK]
-        last = end
-    out.append(text[last:])
-    return "".join(out)
 
 
 # --- the content ---------------------------------------------------------------------------------------------------
