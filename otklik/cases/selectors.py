@@ -105,14 +105,19 @@ def search_incidents(queryset: QuerySet[Incident], q: str, *, full_text: bool) -
     if full_text:
         from django.contrib.postgres.search import SearchQuery, SearchVector
 
+        # The posts matching either way in one scan: the trigram and the full-text indexes are OR-ed into one bitmap,
+        # so each matching post's page is read once (a frequent word's posts mostly match both ways).
         matched = (
             Post.objects.annotate(search=SearchVector("text", config="russian"))
-            .filter(search=SearchQuery(q, config="russian", search_type="websearch"), incident__isnull=False)
+            .filter(
+                Q(text__icontains=q) | Q(search=SearchQuery(q, config="russian", search_type="websearch")),
+                incident__isnull=False,
+            )
             .values("incident_id")
         )
-        # One set of ids, each part found by its own index (the trigram indexes on the address and the text, the
-        # full-text GIN index, the primary key): an OR of the conditions would read every incident instead.
-        parts = [Incident.objects.filter(address__icontains=q).values("pk"), by_text, matched]
+        # One set of ids, each part found by its own index (the trigram index on the address, the post indexes
+        # above, the primary key): an OR of the conditions on the incidents would read every incident instead.
+        parts = [Incident.objects.filter(address__icontains=q).values("pk"), matched]
         if by_number is not None:
             parts.append(Incident.objects.filter(pk=by_number).values("pk"))
         return queryset.filter(pk__in=parts[0].union(*parts[1:]))

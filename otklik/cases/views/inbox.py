@@ -15,15 +15,32 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
+from django.core.exceptions import EmptyResultSet, PermissionDenied
+from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Count, F, Func, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Count,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Substr
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
@@ -43,7 +60,7 @@ from otklik.core.worktime import city_zone
 from otklik.core.xlsx import Link, export_filename, wants_xlsx, xlsx_response
 from otklik.documents.masking import mask_personal_data
 from otklik.intake.choices import Channel
-from otklik.intake.models import Post
+from otklik.intake.models import Post, Source
 from otklik.org.routing import suggest_route
 
 if TYPE_CHECKING:
@@ -77,6 +94,8 @@ VIEWS: tuple[SavedView, ...] = (
 )
 VIEW_CODES = frozenset(v.code for v in VIEWS)
 DEFAULT_VIEW = "all"
+# Filters on a column with an index of its own (see `InboxQuery.counters`).
+INDEXED_FILTERS = frozenset({"q", "group", "department", "territory", "date_from", "date_to", "ids"})
 
 
 def view_conditions(user: User, now: dt.datetime) -> dict[str, Q | None]:
@@ -120,6 +139,9 @@ class InboxQuery:
     form: InboxFilterForm
     filters: dict[str, Any]
     now: dt.datetime = field(default_factory=timezone.now)
+    # Set by `shown()`: whether the search matched more incidents than it keeps.
+    search_capped: bool = False
+    _search_ids: list[int] | None = field(default=None, repr=False)
 
     @classmethod
     def from_request(cls, request: HttpRequest) -> InboxQuery:
@@ -134,7 +156,40 @@ class InboxQuery:
         return cls(user=request.user, view=view, sort=sort, form=form, filters=form.valid_data())  # type: ignore[arg-type]
 
     def filtered(self) -> QuerySet[Incident]:
-        """Visible incidents narrowed by the filters and the search (not by the saved view)."""
+        """Visible incidents narrowed by the filters and the search (not by the saved view): every match (the export,
+        the new-items poll)."""
+        queryset = self._narrowed()
+        q = self.search_text
+        if q:
+            queryset = selectors.search_incidents(queryset, q, full_text=connection.vendor == "postgresql")
+        return queryset
+
+    @property
+    def search_text(self) -> str:
+        return (self.filters.get("q") or "").strip()
+
+    def shown(self) -> QuerySet[Incident]:
+        """What the page lists and counts: `filtered()`, but a search keeps only its newest matches.
+
+        A search over a city's history may match tens of thousands of incidents; its match set (a union of several
+        index scans) is worked out once per request — the ids of the OTKLIK_INBOX_SEARCH_LIMIT newest (highest
+        numbered) matching incidents — and the counters and the list read that id list; `search_capped` says
+        whether more matched.
+        """
+        if not self.search_text:
+            return self.filtered()
+        if self._search_ids is None:
+            self._search_ids = self._newest_matches(settings.OTKLIK_INBOX_SEARCH_LIMIT)
+        return Incident.objects.filter(id_among(self._search_ids))
+
+    def _newest_matches(self, limit: int) -> list[int]:
+        """The ids of the `limit` newest (highest numbered) incidents matching the filters and the search."""
+        ids = list(self.filtered().order_by("-pk").values_list("pk", flat=True)[: limit + 1])
+        self.search_capped = len(ids) > limit
+        return ids[:limit]
+
+    def _narrowed(self) -> QuerySet[Incident]:
+        """Visible incidents narrowed by the filters (not by the search, not by the saved view)."""
         queryset = selectors.visible_incidents(self.user)
         f = self.filters
         if f.get("ids"):
@@ -146,20 +201,18 @@ class InboxQuery:
         if f.get("territory"):
             queryset = queryset.filter(territory=f["territory"])
         if f.get("channel"):
-            queryset = queryset.filter(
-                pk__in=Post.objects.filter(source__channel=f["channel"], incident__isnull=False).values("incident_id")
-            )
+            # EXISTS, not `pk IN (every post of the channel)`: a list walking an index stops after its page. The
+            # channel's sources are looked up first: given their ids, the planner knows how many posts they have
+            # (a small channel's are read by the source/incident index, not found by probing every incident).
+            sources = list(Source.objects.filter(channel=f["channel"]).values_list("pk", flat=True))
+            queryset = queryset.filter(Exists(Post.objects.filter(incident=OuterRef("pk"), source_id__in=sources)))
         zone = city_zone()
         if f.get("date_from"):
             queryset = queryset.filter(created_at__gte=dt.datetime.combine(f["date_from"], dt.time(0), tzinfo=zone))
         if f.get("date_to"):
             end = dt.datetime.combine(f["date_to"] + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
             queryset = queryset.filter(created_at__lt=end)
-        queryset = self._dashboard_filters(queryset)
-        q = (f.get("q") or "").strip()
-        if q:
-            queryset = selectors.search_incidents(queryset, q, full_text=connection.vendor == "postgresql")
-        return queryset
+        return self._dashboard_filters(queryset)
 
     def _dashboard_filters(self, queryset: QuerySet[Incident]) -> QuerySet[Incident]:
         """The hidden filters the dashboard's figures link to, by the stats' own rules (docs/STATS.md)."""
@@ -259,39 +312,98 @@ class InboxQuery:
     def condition(self) -> Q | None:
         return view_conditions(self.user, self.now)[self.view]
 
-    def matching(self) -> QuerySet[Incident]:
-        """The incidents of the current view (unordered)."""
-        queryset = self.filtered()
+    def matching(self, *, shown: bool = False) -> QuerySet[Incident]:
+        """The incidents of the current view (unordered): every match, or (`shown`) those the page shows."""
+        queryset = self.shown() if shown else self.filtered()
         condition = self.condition()
         return queryset.filter(condition) if condition is not None else queryset
 
-    def listing(self) -> QuerySet[Incident]:
-        return self.matching().order_by(*SORTS[self.sort])
+    def listing(self, *, shown: bool = False) -> QuerySet[Incident]:
+        return self.matching(shown=shown).order_by(*SORTS[self.sort])
 
     def counters(self) -> dict[str, int]:
-        """How many incidents each saved view holds under the current filters: one aggregate query.
+        """How many incidents each saved view holds under the current filters (one query), each counted only up to
+        OTKLIK_INBOX_COUNT_CAP: a larger count comes back as cap + 1 (`is_capped`) and is shown «10 000+».
 
-        Every view but "all" is a part of the open incidents, a small share of a city's history: they are counted
-        over the open ones only (found by the status index), and "all" by a plain count of the filtered incidents
-        in a scalar subquery of the same query (an index-only scan) — not seven conditions on every row.
+        Each view is counted by its own `SELECT COUNT(*) FROM (SELECT … LIMIT cap + 1)`, a scalar subquery reading
+        the view's index (status, due date, owner) and stopping at the cap, instead of counting a city's whole
+        history. A search's match set is a short id list (`shown`): its views are counted exactly, by one aggregate.
         """
-        filtered = self.filtered()
+        conditions = view_conditions(self.user, self.now)
+        shown = self.shown().order_by()
+        if self.search_text:
+            aggregates: dict[str, Any] = {
+                code: Count("pk", filter=condition) if condition is not None else Count("pk")
+                for code, condition in conditions.items()
+            }
+            return {code: int(value or 0) for code, value in shown.aggregate(**aggregates).items()}
+        cap = settings.OTKLIK_INBOX_COUNT_CAP
+        if not self._only_indexed_filters():
+            return self._counters_in_one_pass(shown, conditions, cap)
+        parts: list[str] = []
+        params: list[Any] = []
+        for n, condition in enumerate(conditions.values()):
+            view = shown.filter(condition) if condition is not None else shown
+            try:
+                sql, view_params = view.values("pk")[: cap + 1].query.sql_with_params()
+            except EmptyResultSet:  # nothing can match (a user who sees nothing)
+                parts.append("0")
+                continue
+            parts.append(f"(SELECT COUNT(*) FROM ({sql}) capped_{n})")  # noqa: S608 - compiled by Django
+            params.extend(view_params)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT " + ", ".join(parts), params)
+            row = cursor.fetchone()
+        return {code: int(value or 0) for code, value in zip(conditions, row, strict=True)}
+
+    def _only_indexed_filters(self) -> bool:
+        """Whether every filter in force is a column with an index of its own (each view can then be counted by
+        walking an index); a filter worked out per incident (a source, the dashboard's click-through filters)
+        is better evaluated once per open incident (`_counters_in_one_pass`)."""
+        return all(name in INDEXED_FILTERS for name, value in self.filters.items() if value not in (None, "", []))
+
+    def _counters_in_one_pass(
+        self, shown: QuerySet[Incident], conditions: dict[str, Q | None], cap: int
+    ) -> dict[str, int]:
+        """The open views counted exactly in one pass over the open incidents (each evaluating the filters once),
+        "all" up to the cap by a scalar subquery of the same query."""
         aggregates: dict[str, Any] = {
-            code: Count("pk", filter=condition)
-            for code, condition in view_conditions(self.user, self.now).items()
-            if condition is not None
+            code: Count("pk", filter=condition) for code, condition in conditions.items() if condition is not None
         }
-        total = Subquery(
-            filtered.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n"), output_field=IntegerField()
-        )
+        try:
+            # Newest first along the (created_at, id) index: with the LIMIT the planner walks it and probes the
+            # filter per incident until the cap, rather than first reading every row the filter's table has.
+            sql, params = shown.order_by(*SORTS["-created"]).values("pk")[: cap + 1].query.sql_with_params()
+        except EmptyResultSet:  # nothing can match (a user who sees nothing)
+            total: Any = Value(0)
+        else:
+            total = RawSQL(f"SELECT COUNT(*) FROM ({sql}) capped", params, output_field=IntegerField())  # noqa: S608, S611 - compiled by Django
         # Max() makes the subquery legal in an aggregate; Coalesce gives it when no open incident matches.
         aggregates["all"] = Coalesce(Max(total), total)
-        open_ones = filtered.filter(status__in=list(OPEN_STATUSES))
-        return {code: int(value or 0) for code, value in open_ones.aggregate(**aggregates).items()}
+        open_ones = shown.filter(status__in=list(OPEN_STATUSES))
+        counts = {code: int(value or 0) for code, value in open_ones.aggregate(**aggregates).items()}
+        return {code: counts[code] for code in conditions}
 
     @property
     def has_filters(self) -> bool:
         return any(value not in (None, "") for value in self.filters.values())
+
+
+class _AnyOf(Func):
+    """`expression = ANY(array)` (PostgreSQL): a long list of ids as one parameter, not thousands."""
+
+    arg_joiner = " = ANY("
+    template = "(%(expressions)s))"
+    output_field = BooleanField()
+
+
+def id_among(ids: list[int]) -> Q | _AnyOf:
+    """The condition «the incident's id is one of `ids`» (a list of up to a few thousand ids)."""
+    if connection.vendor != "postgresql" or not ids:
+        return Q(pk__in=ids)
+    from django.contrib.postgres.fields import ArrayField  # noqa: PLC0415 - PostgreSQL only
+
+    return _AnyOf(F("pk"), Value(ids, output_field=ArrayField(BigIntegerField())))
 
 
 def _day_bounds(start: dt.date | None, end: dt.date | None) -> tuple[dt.datetime | None, dt.datetime | None]:
@@ -311,12 +423,69 @@ def with_first_post(queryset: QuerySet[Incident], *, text_chars: int | None) -> 
     return queryset.annotate(first_text=text, first_channel=Subquery(posts.values("source__channel")[:1]))
 
 
-class CountedPaginator(Paginator):
-    """A paginator told its count (the counters query already counted the view), saving a COUNT query."""
+def is_capped(count: int) -> bool:
+    """Whether a view's counter stopped at OTKLIK_INBOX_COUNT_CAP (its real count is larger)."""
+    return count > settings.OTKLIK_INBOX_COUNT_CAP
 
-    def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
+
+def count_label(count: int) -> str:
+    """A view's counter as shown: the number, or «10 000+» past the cap."""
+    if is_capped(count):
+        return number_format(settings.OTKLIK_INBOX_COUNT_CAP, force_grouping=True) + "+"
+    return str(count)
+
+
+class CountedPaginator(Paginator):
+    """A paginator told its count (the counters query already counted the view), saving a COUNT query.
+
+    Past the counters' cap (`capped`) the number of pages is unknown: a page reads one id more than it shows to
+    know whether there is a next one, however deep it is; a page past the end falls back to an exact count and
+    the last page.
+    """
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int, capped: bool = False) -> None:
         super().__init__(object_list, per_page)
+        self.capped = capped
         self.__dict__["count"] = count
+
+    def get_page(self, number: Any) -> Page:
+        if not self.capped:
+            return super().get_page(number)
+        try:
+            number = max(int(number), 1)
+        except (TypeError, ValueError):
+            number = 1
+        bottom = (number - 1) * self.per_page
+        items = list(self.object_list[bottom : bottom + self.per_page + 1])
+        if not items and number > 1:  # past the end: count exactly, show the last page
+            self.capped = False
+            self.__dict__["count"] = self.object_list.count()
+            self.__dict__.pop("num_pages", None)
+            return super().get_page(number)
+        return OpenEndedPage(items[: self.per_page], number, self, has_next=len(items) > self.per_page)
+
+
+class OpenEndedPage(Page):
+    """A page of a list counted only up to the cap: it knows whether a next page exists, not how many there are."""
+
+    def __init__(self, object_list: Any, number: int, paginator: Paginator, *, has_next: bool) -> None:
+        super().__init__(object_list, number, paginator)
+        self._has_next = has_next
+
+    def has_next(self) -> bool:
+        return self._has_next
+
+    def has_other_pages(self) -> bool:
+        return self.has_previous() or self.has_next()
+
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    def end_index(self) -> int:
+        return (self.number - 1) * self.paginator.per_page + len(self.object_list)
 
 
 # --- rows -------------------------------------------------------------------------------------------------------
@@ -429,7 +598,13 @@ def _list_context(request: HttpRequest, query: InboxQuery, *, checked: frozenset
     counters = query.counters()
     # The page's ids first (an index walk, however deep the page), then those rows with their first post: the
     # first post's subqueries run for the page's rows only, not for every row an OFFSET skips.
-    paginator = CountedPaginator(query.listing().values_list("pk", flat=True), PAGE_SIZE, count=counters[query.view])
+    count = counters[query.view]
+    paginator = CountedPaginator(
+        query.listing(shown=True).values_list("pk", flat=True),
+        PAGE_SIZE,
+        count=count,
+        capped=is_capped(count),
+    )
     page = paginator.get_page(request.GET.get("page"))
     page.object_list = list(
         with_first_post(
@@ -444,7 +619,12 @@ def _list_context(request: HttpRequest, query: InboxQuery, *, checked: frozenset
     return {
         "query": query,
         "views": [
-            {"view": v, "count": counters[v.code], "active": v.code == query.view}
+            {
+                "view": v,
+                "count": counters[v.code],
+                "label": count_label(counters[v.code]),
+                "active": v.code == query.view,
+            }
             for v in VIEWS
             if v.code != "mine" or can_act  # the director owns no incidents
         ],
@@ -459,6 +639,9 @@ def _list_context(request: HttpRequest, query: InboxQuery, *, checked: frozenset
         "export_url": _url("/inbox/export.xlsx", request),
         "list_url": _url("/inbox/", request),
         "hidden_chips": query.hidden_chips(request),
+        "total_label": count_label(paginator.count) if paginator.capped else "",
+        "search_capped": query.search_capped,
+        "search_limit": settings.OTKLIK_INBOX_SEARCH_LIMIT,
     }
 
 

@@ -1,0 +1,145 @@
+"""The inbox at city scale (issue 9): counters capped at OTKLIK_INBOX_COUNT_CAP («N+»), paging past the cap, the
+search keeping its OTKLIK_INBOX_SEARCH_LIMIT newest matches (with a note), the export still taking every match."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from django.test import Client
+from openpyxl import load_workbook
+
+from otklik.cases.services import do_merge
+from otklik.cases.views import inbox as inbox_views
+from tests.factories import ingest
+
+pytestmark = pytest.mark.django_db
+
+
+def counters(html: str) -> dict[str, str]:
+    return dict(re.findall(r'data-count="(\w+)">([^<]*)<', html))
+
+
+def row_ids(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'<tr class="inbox-row[^"]*" data-href="/incidents/\d+/" data-id="(\d+)"', html)]
+
+
+def total(html: str) -> str:
+    match = re.search(r'data-total="([^"]*)"', html)
+    assert match
+    return match.group(1)
+
+
+@pytest.fixture
+def operator_client(client: Client, operator) -> Client:
+    client.force_login(operator)
+    return client
+
+
+def make(n: int, text: str = "Обращение", channel: str = "vk") -> list[int]:
+    return [ingest(f"{text} номер {i}", channel=channel, author_id=f"a{text}{i}").pk for i in range(n)]
+
+
+def test_a_counter_past_the_cap_says_cap_plus(operator_client, settings):
+    settings.OTKLIK_INBOX_COUNT_CAP = 3
+    make(5)
+    html = operator_client.get("/inbox/").content.decode()
+    shown = counters(html)
+    assert shown["all"] == "3+" and shown["new"] == "3+"
+    assert shown["triage"] == "0" and shown["routed"] == "0"
+    assert total(html) == "3+"
+
+
+def test_counters_at_or_under_the_cap_are_exact(operator_client, settings):
+    settings.OTKLIK_INBOX_COUNT_CAP = 5
+    make(5)
+    html = operator_client.get("/inbox/").content.decode()
+    assert counters(html)["all"] == "5" and total(html) == "5"
+
+
+def test_paging_goes_on_past_the_cap_and_stops_at_the_end(operator_client, settings, monkeypatch):
+    settings.OTKLIK_INBOX_COUNT_CAP = 3
+    monkeypatch.setattr(inbox_views, "PAGE_SIZE", 2)
+    made = make(7)
+    seen: list[int] = []
+    for number in range(1, 5):
+        html = operator_client.get(f"/inbox/?page={number}").content.decode()
+        ids = row_ids(html)
+        seen.extend(ids)
+        assert "data-open-ended" in html  # «page N», not «page N of M»
+        assert ('rel="next"' in html) == (number < 4)
+        assert 'aria-label="Last page"' not in html and "Последняя страница" not in html
+    assert seen == sorted(made, reverse=True)  # newest first, every incident once
+    # A page past the end falls back to the last one.
+    html = operator_client.get("/inbox/?page=9").content.decode()
+    assert row_ids(html) == [min(made)]
+
+
+def test_under_the_cap_the_pager_still_knows_the_number_of_pages(operator_client, settings, monkeypatch):
+    settings.OTKLIK_INBOX_COUNT_CAP = 100
+    monkeypatch.setattr(inbox_views, "PAGE_SIZE", 2)
+    make(5)
+    html = operator_client.get("/inbox/?page=2").content.decode()
+    assert "data-open-ended" not in html
+    assert len(row_ids(html)) == 2 and 'href="?page=3"' in html
+
+
+def test_the_search_keeps_its_newest_matches_and_says_so(operator_client, settings):
+    settings.OTKLIK_INBOX_SEARCH_LIMIT = 2
+    matching = make(4, text="Свалка во дворе")
+    make(2, text="Нет света")
+    html = operator_client.get("/inbox/?q=свалка").content.decode()
+    assert row_ids(html) == sorted(matching, reverse=True)[:2]
+    assert counters(html)["all"] == "2" and counters(html)["new"] == "2"
+    assert "data-search-capped" in html
+    # The export takes every match, not only the ones shown.
+    response = operator_client.get("/inbox/export.xlsx?q=свалка")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sorted(row[0] for row in sheet.iter_rows(min_row=2, values_only=True) if row[0]) == sorted(matching)
+
+
+def test_a_search_within_its_limit_has_no_note(operator_client, settings):
+    settings.OTKLIK_INBOX_SEARCH_LIMIT = 4
+    matching = make(4, text="Свалка во дворе")
+    html = operator_client.get("/inbox/?q=свалка").content.decode()
+    assert sorted(row_ids(html)) == sorted(matching)
+    assert "data-search-capped" not in html
+
+
+def test_the_search_limit_applies_after_the_filters(operator_client, settings):
+    settings.OTKLIK_INBOX_SEARCH_LIMIT = 2
+    by_vk = make(2, text="Свалка во дворе")
+    make(3, text="Свалка у дороги", channel="telegram")  # newer, but another source
+    html = operator_client.get("/inbox/?q=свалка&channel=vk").content.decode()
+    assert sorted(row_ids(html)) == sorted(by_vk)
+    assert "data-search-capped" not in html
+
+
+def test_the_source_filter_lists_an_incident_with_several_such_posts_once(operator_client, operator):
+    first, second, _other = make(2, channel="telegram") + make(1, text="Другое", channel="vk")
+    do_merge(Incident_of(second), into=Incident_of(first), actor=operator)
+    assert Incident_of(first).posts.filter(source__channel="telegram").count() == 2
+    html = operator_client.get("/inbox/?channel=telegram").content.decode()
+    assert row_ids(html).count(first) == 1 and _other not in row_ids(html)
+    assert counters(html)["all"] == str(len(row_ids(html)))
+
+
+def Incident_of(pk: int):  # noqa: N802 - reads as the model
+    from otklik.cases.models import Incident
+
+    return Incident.objects.get(pk=pk)
+
+
+def test_counters_under_a_click_through_filter_are_counted_in_one_pass_and_capped(operator_client, operator, settings):
+    settings.OTKLIK_INBOX_COUNT_CAP = 3
+    first, second, *_rest = make(5)
+    do_merge(Incident_of(second), into=Incident_of(first), actor=operator)
+    html = operator_client.get("/inbox/?merged=0").content.decode()
+    shown = counters(html)
+    assert shown["all"] == "3+" and shown["new"] == "3+"  # 4 of each: past the cap
+    settings.OTKLIK_INBOX_COUNT_CAP = 100
+    html = operator_client.get("/inbox/?merged=0").content.decode()
+    assert counters(html)["all"] == "4" and counters(html)["new"] == "4"
+    assert second not in row_ids(html) and len(row_ids(html)) == 4
+    assert counters(operator_client.get("/inbox/").content.decode())["all"] == "5"
