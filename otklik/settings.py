@@ -182,6 +182,11 @@ if OTKLIK_DB == "postgres":
             "PORT": env_str("OTKLIK_DB_PORT", "5432"),
             "CONN_MAX_AGE": env_int("OTKLIK_DB_CONN_MAX_AGE", 60),
             "CONN_HEALTH_CHECKS": True,
+            # JIT off for this OLTP workload (issue 9, docs/BENCHMARKS.md): at 1M posts many of the app's queries
+            # cost just above jit_above_cost, and compiling them took 50–120 ms (2.6 s for a dashboard query) for
+            # queries that run in tens of ms. OTKLIK_DB_JIT=1 keeps the server's setting (e.g. behind pgbouncer,
+            # which refuses the `options` startup parameter: then set `jit = off` in postgresql.conf instead).
+            "OPTIONS": {} if env_bool("OTKLIK_DB_JIT", False) else {"options": "-c jit=off"},
             "TEST": {"NAME": env_str("OTKLIK_TEST_DB_NAME", "test_otklik")},
         }
     }

@@ -207,6 +207,14 @@ class Clock(models.Model):
                 name="sla_clock_long_pending",
                 condition=Q(state="running", long_overdue_at__isnull=True),
             ),
+            # An incident's own answer clocks (not its assignments'): the «late» / «on time» judgement of the inbox
+            # filters and the dashboard (otklik.stats.selectors._with_judgement) probes them per incident
+            # (1M posts: the inbox's «late» filter 332 → 159 ms; docs/BENCHMARKS.md).
+            models.Index(
+                fields=["incident", "kind", "state", "due_at"],
+                name="sla_clock_incident_answer",
+                condition=Q(assignment__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
