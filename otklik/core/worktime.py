@@ -115,6 +115,7 @@ class WorkCalendar:
         if self.zone is None:
             self.zone = city_zone()
         self._periods = lru_cache(maxsize=4096)(self._day_periods)
+        self._totals: dict[int, list[dt.timedelta]] = {}
 
     def day(self, day: dt.date) -> str:
         if day in self.overrides:
@@ -173,14 +174,47 @@ class WorkCalendar:
         if end < start:
             return -self.between(end, start)
         start, end = self._local(start), self._local(end)
+        first, last = start.date(), end.date()
+        total = self._part_of_day(first, start, end)
+        if last > first:
+            total += self._part_of_day(last, start, end)
+            # The whole days in between from per-year running totals: a deadline months away (an overdue row of
+            # the inbox) costs two lookups instead of comparing aware datetimes period by period.
+            total += self._whole_days(first + dt.timedelta(days=1), last)
+        return total
+
+    def _year_totals(self, year: int) -> list[dt.timedelta]:
+        """totals[i]: the working time of the year's first i days (cached per calendar instance)."""
+        totals = self._totals.get(year)
+        if totals is None:
+            totals = [dt.timedelta(0)]
+            day = dt.date(year, 1, 1)
+            while day.year == year:
+                totals.append(totals[-1] + sum((f - b for b, f in self.periods(day)), dt.timedelta(0)))
+                day += dt.timedelta(days=1)
+            self._totals[year] = totals
+        return totals
+
+    def _whole_days(self, first: dt.date, stop: dt.date) -> dt.timedelta:
+        """The working time of the days from `first` up to, not including, `stop`."""
+        if stop <= first:
+            return dt.timedelta(0)
+        start_index, stop_index = first.timetuple().tm_yday - 1, stop.timetuple().tm_yday - 1
+        if first.year == stop.year:
+            totals = self._year_totals(first.year)
+            return totals[stop_index] - totals[start_index]
+        head = self._year_totals(first.year)
+        total = head[-1] - head[start_index]
+        for year in range(first.year + 1, stop.year):
+            total += self._year_totals(year)[-1]
+        return total + self._year_totals(stop.year)[stop_index]
+
+    def _part_of_day(self, day: dt.date, start: dt.datetime, end: dt.datetime) -> dt.timedelta:
         total = dt.timedelta(0)
-        day = start.date()
-        while day <= end.date():
-            for begin, finish in self.periods(day):
-                lo, hi = max(start, begin), min(end, finish)
-                if hi > lo:
-                    total += hi - lo
-            day += dt.timedelta(days=1)
+        for begin, finish in self.periods(day):
+            lo, hi = max(start, begin), min(end, finish)
+            if hi > lo:
+                total += hi - lo
         return total
 
     def working_days(self, days: Iterable[dt.date]) -> int:

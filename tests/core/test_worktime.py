@@ -196,3 +196,30 @@ def test_the_admins_day_off_and_schedule_are_used():
     CalendarDay.objects.all().delete()
     WorkSchedule.objects.all().delete()
     assert add_working_hours(at(2026, 12, 1, 17, 0), 2) == at(2026, 12, 2, 10, 0)
+
+
+def test_between_over_years_equals_the_day_by_day_sum():
+    """`between` adds whole days from per-year running totals: the same as summing every period, across years,
+    holidays, shortened days and the admin's overrides."""
+    import random
+
+    calendar = WorkCalendar(overrides={dt.date(2026, 3, 14): DayKind.WORKING, dt.date(2026, 3, 16): DayKind.OFF})
+    zone = calendar.zone
+
+    def day_by_day(start: dt.datetime, end: dt.datetime) -> dt.timedelta:
+        total, day = dt.timedelta(0), start.date()
+        while day <= end.date():
+            for begin, finish in calendar.periods(day):
+                lo, hi = max(start, begin), min(end, finish)
+                if hi > lo:
+                    total += hi - lo
+            day += dt.timedelta(days=1)
+        return total
+
+    rnd = random.Random(7)
+    base = dt.datetime(2025, 11, 1, tzinfo=zone)
+    for _ in range(300):
+        a = base + dt.timedelta(seconds=rnd.randrange(0, 86400 * 800), microseconds=rnd.randrange(10**6))
+        b = a + dt.timedelta(seconds=rnd.randrange(0, 86400 * rnd.choice((1, 3, 40, 500))))
+        assert calendar.between(a, b) == day_by_day(a, b)
+        assert calendar.between(b, a) == -day_by_day(a, b)
