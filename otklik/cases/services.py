@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from decimal import Decimal
+from functools import wraps
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -63,7 +64,7 @@ def record_event(
     assignment: Assignment | None = None,
     at: dt.datetime | None = None,
 ) -> Event:
-    return Event.objects.create(
+    event = Event(
         created_at=at or timezone.now(),
         incident=incident,
         assignment=assignment,
@@ -73,6 +74,36 @@ def record_event(
         after=after or {},
         message=message,
     )
+    deferred = _deferred_events.get()
+    if deferred is not None:
+        deferred.append(event)  # inserted with the others at the end of the block (see deferring_events)
+        return event
+    event.save(force_insert=True)
+    return event
+
+
+# The events recorded inside a `deferring_events` block, in the order recorded.
+_deferred_events: ContextVar[list[Event] | None] = ContextVar("otklik_deferred_events", default=None)
+
+
+@contextmanager
+def deferring_events() -> Iterator[None]:
+    """Inside the block `record_event` collects the events instead of inserting each one: they are inserted in one
+    statement (bulk_create, in the order recorded, with the times they were recorded at) when the block ends
+    without an error — or handed to an enclosing block, which inserts them when it ends. An error drops them (the
+    caller rolls its transaction or savepoint back with them). The events' ids are set only then: for callers that
+    do not read the events they record back (the worker's analysis of a batch of posts) inside the block."""
+    outer = _deferred_events.get()
+    events: list[Event] = []
+    token = _deferred_events.set(events)
+    try:
+        yield
+    finally:
+        _deferred_events.reset(token)
+    if outer is not None:
+        outer.extend(events)
+    elif events:
+        Event.objects.bulk_create(events)
 
 
 def check_incident_transition(incident: Incident, to: str) -> None:
@@ -147,6 +178,25 @@ def holding_incident(incident: Incident) -> Iterator[Incident]:
         _held.reset(token)
 
 
+def _atomic_service(func: Any) -> Any:
+    """`transaction.atomic` for a service whose first argument is an incident — without a savepoint of its own
+    when that incident is held (`holding_incident`): the holder's transaction (the worker's per-post savepoint)
+    is the unit that an error rolls back, so the nested savepoint (two statements per service call) is waste."""
+    plain = transaction.atomic(func)
+    lean = transaction.atomic(savepoint=False)(func)
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        incident = args[0] if args else None
+        pk = getattr(incident, "pk", None)
+        held = _held.get()
+        if held is not None and pk is not None and held.get(pk) is incident:
+            return lean(*args, **kwargs)
+        return plain(*args, **kwargs)
+
+    return wrapper
+
+
 def _lock_assignment(assignment: Assignment) -> Assignment:
     return Assignment.objects.select_for_update().select_related("incident").get(pk=assignment.pk)
 
@@ -175,7 +225,7 @@ def create_incident(*, created_at: dt.datetime | None = None, actor: User | None
     return incident
 
 
-@transaction.atomic
+@_atomic_service
 def do_classify(
     incident: Incident,
     *,
@@ -246,7 +296,7 @@ def _classification(incident: Incident) -> dict[str, Any]:
 EDITABLE_FIELDS = frozenset({"address", "territory", "priority"})
 
 
-@transaction.atomic
+@_atomic_service
 def do_update_incident(incident: Incident, *, actor: User | None, **changes: Any) -> Incident:
     """Edit address, territory or priority; records the values before and after."""
     ensure_service(actor)
@@ -280,7 +330,7 @@ def do_take(incident: Incident, *, actor: User) -> Incident:
     return incident
 
 
-@transaction.atomic
+@_atomic_service
 def do_send_to_triage(incident: Incident, *, actor: User | None, note: str = "") -> Incident:
     ensure_service(actor)
     incident = _lock_incident(incident)
@@ -291,7 +341,7 @@ def do_send_to_triage(incident: Incident, *, actor: User | None, note: str = "")
 # --- routing ------------------------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@_atomic_service
 def do_route(
     incident: Incident,
     *,
@@ -325,7 +375,13 @@ def do_route(
     elif due_at <= now:
         raise DomainError(_("The due time must be in the future."), field="due_at")
 
-    existing = {a.department_id: a for a in incident.assignments.filter(status__in=ASSIGNMENT_ACTIVE)}
+    # A `new` incident was never routed (assignments are created here only, in the transaction that makes it
+    # `routed`, and no status leads back to `new`): it has no assignments to look for.
+    existing = (
+        {}
+        if incident.status == S.NEW
+        else {a.department_id: a for a in incident.assignments.filter(status__in=ASSIGNMENT_ACTIVE)}
+    )
     for dept_id, assignment in existing.items():
         if dept_id not in wanted:
             _cancel_assignment(assignment, actor=actor, reason=_("The incident was routed again."))
@@ -633,7 +689,7 @@ def do_stop_waiting(incident: Incident, *, actor: User | None, note: str = "") -
 # --- ending, merging, reopening ----------------------------------------------------------------------------
 
 
-@transaction.atomic
+@_atomic_service
 def do_mark_no_answer(incident: Incident, *, actor: User | None, reason: str, note: str = "") -> Incident:
     """No answer is needed (insults, spam, closed profile, not municipal); open assignments are cancelled."""
     ensure_service(actor)
@@ -682,7 +738,7 @@ def do_restore(incident: Incident, *, actor: User | None, note: str) -> Incident
     return incident
 
 
-@transaction.atomic
+@_atomic_service
 def do_merge(incident: Incident, *, into: Incident, actor: User | None, note: str = "") -> Incident:
     """Merge `incident` into `into`: its posts move there; it gets status `merged` and `merged_into`."""
     ensure_service(actor)

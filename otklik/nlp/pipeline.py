@@ -14,12 +14,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from otklik.cases.choices import IncidentStatus, NoAnswerReason
 from otklik.cases.models import Incident
 from otklik.cases.services import (
+    deferring_events,
     do_classify,
     do_mark_no_answer,
     do_route,
@@ -81,7 +83,8 @@ def analyze_post(post_id: int) -> str:
                 return "skipped"
             post.kind = result.kind
             post.negative = result.negative
-            return _analyze(post, result)
+            with deferring_events():  # the post's events in one INSERT, in the transaction of its work
+                return _analyze(post, result)
     except (OperationalError, InterfaceError):
         raise
     except Exception:
@@ -96,9 +99,14 @@ _NO_ANSWER_KINDS = {PostKind.ABUSIVE: NoAnswerReason.ABUSIVE, PostKind.SPAM: NoA
 
 
 def _analyze(post: Post, result: KindResult) -> str:
-    # The incident the post belongs to now (read in the transaction), locked, and only while it is `new`.
+    # The incident the post belongs to now (read in the transaction), locked, and only while it is `new`; with it,
+    # whether it has other posts (most have not: then the post alone is its text, no query for its posts).
+    others = Post.objects.filter(incident=OuterRef("pk")).exclude(pk=post.pk)
     incident = (
-        Incident.objects.select_for_update(of=("self",)).filter(posts__pk=post.pk, status=IncidentStatus.NEW).first()
+        Incident.objects.select_for_update(of=("self",))
+        .filter(posts__pk=post.pk, status=IncidentStatus.NEW)
+        .annotate(analysis_other_posts=Exists(others))
+        .first()
     )
     if incident is None:
         return "analysed"
@@ -108,7 +116,11 @@ def _analyze(post: Post, result: KindResult) -> str:
 
 def _analyze_incident(post: Post, result: KindResult, incident: Incident) -> str:
     # The incident's posts, in posting order, in one query: who opened it, the text, the sender's topic.
-    rows = list(incident.posts.order_by("posted_at", "pk").values_list("pk", "text", "topic_hint_id"))
+    rows: list[tuple[int, str, int | None]]
+    if getattr(incident, "analysis_other_posts", True):
+        rows = list(incident.posts.order_by("posted_at", "pk").values_list("pk", "text", "topic_hint_id"))
+    else:
+        rows = [(post.pk, post.text, post.topic_hint_id)]
     if len(rows) == 1 and rows[0][0] == post.pk:
         remember_channel(incident.pk, post.source.channel)  # the deadline policies ask for it
     reason = _NO_ANSWER_KINDS.get(PostKind(result.kind))
@@ -227,7 +239,8 @@ def analyze_batch(post_id: int, limit: int | None = None) -> dict[int, str]:
     2. The models: the kinds of all the texts, and the topics of the texts (for the posts that open their
        incident), are computed in one pass — the TF-IDF transforms and the linear models are several times faster
        over many rows than one by one; an incident of several posts is classified on its joined text as before.
-    3. One commit for the batch (the notifications and other tasks are published after it).
+    3. One commit for the batch (the notifications and other tasks are published after it), and one INSERT for
+       the events of its posts (otklik.cases.services.deferring_events; a failed post's events are dropped).
 
     An error in one post rolls back that post's savepoint only and marks it `failed`; a database error (a lost
     connection, a deadlock) rolls the whole batch back — every post stays `pending` — and is raised for the
@@ -275,8 +288,10 @@ def _run_batch(candidates: Any, limit: int) -> dict[int, str]:
         classified = dict(zip(texts, _classify_many(texts), strict=True))
         token = _classified.set(classified)
         try:
-            for post, result in zip(posts, kinds, strict=True):
-                outcomes[post.pk] = _analyze_in_batch(post, result)
+            # The events of the batch's posts (each post's dropped with its savepoint on an error) in one INSERT.
+            with deferring_events():
+                for post, result in zip(posts, kinds, strict=True):
+                    outcomes[post.pk] = _analyze_in_batch(post, result)
         finally:
             _classified.reset(token)
     return outcomes
@@ -309,7 +324,8 @@ def _analyze_in_batch(post: Post, result: KindResult) -> str:
                 return "skipped"
             post.kind = result.kind
             post.negative = result.negative
-            return _analyze(post, result)
+            with deferring_events():  # handed to the batch's block when the post's work succeeds
+                return _analyze(post, result)
     except (OperationalError, InterfaceError):
         raise
     except Exception:
