@@ -37,6 +37,7 @@ from otklik.nlp.duplicates import do_merge_duplicate
 from otklik.nlp.gazetteer import get_gazetteer
 from otklik.nlp.kind import KindResult, analyze_kind, analyze_kinds
 from otklik.nlp.places import find_place
+from otklik.notifications.services import coalescing_emails
 from otklik.org.models import Territory, Topic, TopicGroup
 from otklik.org.routing import TextMatcher, find_territories, suggest_route
 from otklik.sla.clocks import remember_channel
@@ -83,7 +84,8 @@ def analyze_post(post_id: int) -> str:
                 return "skipped"
             post.kind = result.kind
             post.negative = result.negative
-            with deferring_events():  # the post's events in one INSERT, in the transaction of its work
+            # The post's events in one INSERT, in the transaction of its work; its e-mails in one task.
+            with deferring_events(), coalescing_emails():
                 return _analyze(post, result)
     except (OperationalError, InterfaceError):
         raise
@@ -288,8 +290,9 @@ def _run_batch(candidates: Any, limit: int) -> dict[int, str]:
         classified = dict(zip(texts, _classify_many(texts), strict=True))
         token = _classified.set(classified)
         try:
-            # The events of the batch's posts (each post's dropped with its savepoint on an error) in one INSERT.
-            with deferring_events():
+            # The events of the batch's posts (each post's dropped with its savepoint on an error) in one INSERT,
+            # the e-mails of their notifications in one task (per EMAIL_BATCH).
+            with deferring_events(), coalescing_emails():
                 for post, result in zip(posts, kinds, strict=True):
                     outcomes[post.pk] = _analyze_in_batch(post, result)
         finally:
@@ -324,7 +327,7 @@ def _analyze_in_batch(post: Post, result: KindResult) -> str:
                 return "skipped"
             post.kind = result.kind
             post.negative = result.negative
-            with deferring_events():  # handed to the batch's block when the post's work succeeds
+            with deferring_events(), coalescing_emails():  # handed to the batch's blocks when the post's work succeeds
                 return _analyze(post, result)
     except (OperationalError, InterfaceError):
         raise

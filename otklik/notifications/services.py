@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -225,10 +227,37 @@ def do_notify_bulk(notices: Iterable[BulkNotice]) -> list[int]:
     return created
 
 
+# The notification ids collected inside a `coalescing_emails` block.
+_coalesced: ContextVar[list[int] | None] = ContextVar("otklik_coalesced_emails", default=None)
+
+
+@contextmanager
+def coalescing_emails() -> Iterator[None]:
+    """Inside the block `enqueue_emails` collects the ids instead of publishing a task per call: when the block ends
+    without an error they are handed to an enclosing block, or enqueued (after the commit, one task per EMAIL_BATCH).
+    An error drops them with the caller's rolled-back notifications. The worker's analysis of a batch of posts uses
+    it: the e-mails of the batch's routings are one task, not one per routed post."""
+    outer = _coalesced.get()
+    ids: list[int] = []
+    token = _coalesced.set(ids)
+    try:
+        yield
+    finally:
+        _coalesced.reset(token)
+    if outer is not None:
+        outer.extend(ids)
+    elif ids:
+        enqueue_emails(ids)
+
+
 def enqueue_emails(ids: list[int]) -> None:
     """E-mail these notifications after the commit, by one task per EMAIL_BATCH of them."""
     from otklik.notifications.tasks import send_notification_emails
 
+    collecting = _coalesced.get()
+    if collecting is not None:
+        collecting.extend(ids)
+        return
     for start in range(0, len(ids), EMAIL_BATCH):
         # Robust: a broker away at commit must not fail the caller (a sweep whose claims are committed);
         # sweep_unsent_emails sends what was not enqueued.

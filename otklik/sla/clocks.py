@@ -9,6 +9,7 @@ and in calendar hours and whether the deadline was met.
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -102,9 +103,12 @@ def reset_policies() -> None:
     _channels.clear()
 
 
-def deadlines_for(incident: Incident) -> Deadlines:
+def deadlines_for(incident: Incident, *, channel: str | None = None) -> Deadlines:
+    """The deadlines of the policy that applies to `incident`; `channel` when the caller knows it (a brand-new
+    incident has no post yet: "")."""
     priority = bool(incident.topic_id and _topic_priority(incident))
-    channel = _channel_of(incident)
+    if channel is None:
+        channel = _channel_of(incident)
     policy = select_policy(group_id=incident.group_id, topic_id=incident.topic_id, priority=priority, channel=channel)
     if policy is None:
         return _default_deadlines(priority)
@@ -186,8 +190,8 @@ def do_start_clock(
     new_target: bool = False,
 ) -> Clock:
     """Start a clock of `hours` from `start` (now) — or up to a given `due_at` — ; an open clock of the same kind and
-    target is stopped first (`new_target`: the assignment was created in this transaction and has none: not looked
-    for)."""
+    target is stopped first (`new_target`: the incident or assignment was created in this transaction and has no
+    clock yet: none is looked for, and the one INSERT needs no savepoint)."""
     deadlines = deadlines or deadlines_for(incident)
     start = start or timezone.now()
     calendar = get_calendar()
@@ -197,10 +201,10 @@ def do_start_clock(
     if hours is None:
         raise ValueError("give hours or due_at")
     total = float(hours) * 3600
-    with transaction.atomic():
+    with transaction.atomic() if not new_target else nullcontext():
         previous = (
             Clock.objects.none()
-            if new_target and assignment is not None
+            if new_target
             else Clock.objects.select_for_update().filter(
                 kind=kind, incident=incident, assignment=assignment, state__in=OPEN_STATES
             )

@@ -30,8 +30,11 @@ def _set_incident_due(incident: Incident, due_at: dt.datetime | None) -> None:
 
 
 def incident_created(incident: Incident) -> None:
-    """The answer clock (and the first-answer clock when the policy has one) from the incident's creation."""
-    deadlines = deadlines_for(incident)
+    """The answer clock (and the first-answer clock when the policy has one) from the incident's creation.
+
+    The incident was created in this transaction: it has no post yet (the intake attaches it right after: no
+    channel) and no clock to stop (none is looked for)."""
+    deadlines = deadlines_for(incident, channel="")
     start = incident.created_at
     if deadlines.first_answer_hours:
         do_start_clock(
@@ -40,9 +43,15 @@ def incident_created(incident: Incident) -> None:
             hours=deadlines.first_answer_hours,
             start=start,
             deadlines=deadlines,
+            new_target=True,
         )
     clock = do_start_clock(
-        ClockKind.ANSWER, incident=incident, hours=deadlines.answer_hours, start=start, deadlines=deadlines
+        ClockKind.ANSWER,
+        incident=incident,
+        hours=deadlines.answer_hours,
+        start=start,
+        deadlines=deadlines,
+        new_target=True,
     )
     _set_incident_due(incident, clock.due_at)
 

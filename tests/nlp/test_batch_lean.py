@@ -166,3 +166,69 @@ def test_only_the_post_that_opens_its_incident_makes_it_no_answer(rules, monkeyp
     assert Incident.objects.get(pk=first.incident_id).status != IncidentStatus.NO_ANSWER
     alone = _post("Купите дёшево www.spam.example", "s-3")
     assert analyze_posts([alone.pk], limit=10) == {alone.pk: "no_answer"}
+
+
+def _email_batches(callbacks) -> list[list[int]]:
+    from otklik.notifications.tasks import send_notification_emails
+
+    return [c.args[0] for c in callbacks if getattr(c, "func", None) == send_notification_emails.delay]
+
+
+def test_the_emails_of_a_batchs_routings_are_one_task_and_a_failed_posts_are_dropped(
+    rules, monkeypatch, django_capture_on_commit_callbacks
+):
+    from otklik.notifications.models import Notification
+
+    streets = ["улица Ленина, 5", "улица Мира, 10", "улица Чапаева, 3"]  # three places: no duplicates
+    posts = [_post(f"Третий день нет горячей воды, {street}", f"m-{i}") for i, street in enumerate(streets)]
+    original = pipeline.do_route
+
+    def failing_after_routing(incident, **kwargs):
+        result = original(incident, **kwargs)  # the notifications of the routing are made, then the post fails
+        if incident.pk == posts[1].incident_id:
+            raise RuntimeError("boom")
+        return result
+
+    monkeypatch.setattr(pipeline, "do_route", failing_after_routing)
+    with django_capture_on_commit_callbacks() as callbacks:
+        outcomes = analyze_batch(posts[0].pk, limit=10)
+    assert [outcomes[post.pk] for post in posts] == ["routed", "failed", "routed"]
+    stored = sorted(
+        Notification.objects.filter(incident_id__in=[posts[0].incident_id, posts[2].incident_id]).values_list(
+            "pk", flat=True
+        )
+    )
+    assert stored, "the routings notify the department"
+    assert not Notification.objects.filter(incident_id=posts[1].incident_id).exists()
+    # One task for the batch, with exactly the notifications that exist (the failed post's were rolled back).
+    assert [sorted(ids) for ids in _email_batches(callbacks)] == [stored]
+
+
+def test_outside_a_coalescing_block_each_call_enqueues_its_own_task(django_capture_on_commit_callbacks):
+    from otklik.notifications.services import coalescing_emails, enqueue_emails
+
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        enqueue_emails([1, 2])
+        enqueue_emails([3])
+    assert _email_batches(callbacks) == [[1, 2], [3]]
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic(), coalescing_emails():
+        enqueue_emails([1, 2])
+        with coalescing_emails():
+            enqueue_emails([3])
+        with pytest.raises(RuntimeError), coalescing_emails():
+            enqueue_emails([4])
+            raise RuntimeError("dropped")
+    assert _email_batches(callbacks) == [[1, 2, 3]]
+
+
+def test_a_new_incidents_clocks_are_started_without_looking_for_posts_or_clocks():
+    from otklik.cases.services import create_incident
+    from otklik.sla.models import Clock
+
+    with CaptureQueriesContext(connection) as queries:
+        incident = create_incident()
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "intake_post" not in sql  # no channel to look for: the post is attached afterwards
+    assert 'FROM "sla_clock"' not in sql.replace('INSERT INTO "sla_clock"', "")  # no open clock to stop
+    assert _savepoints(queries) == 0
+    assert Clock.objects.filter(incident=incident, state="running").count() >= 1
