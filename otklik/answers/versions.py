@@ -76,7 +76,9 @@ def version_rows(answer: Answer) -> list[VersionRow]:
     """Each version with its diff against the previous one (the first one: its whole text, escaped)."""
     rows: list[VersionRow] = []
     previous: AnswerVersion | None = None
-    for version in versions(answer):
+    # The card prefetches them (otklik.cases.views.card.card_queryset), oldest first with their authors.
+    prefetched = getattr(answer, "prefetched_versions", None)
+    for version in prefetched if prefetched is not None else versions(answer):
         if previous is None:
             rows.append(VersionRow(version, True, mark_safe(escape(version.text))))  # noqa: S308 — escaped
         else:

@@ -6,10 +6,13 @@ Every form takes `auto_id` from the card (ids must be unique on one page: severa
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
+from django.db.models import QuerySet
+from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
 from otklik.answers.choices import AnswerKind
@@ -189,6 +192,49 @@ class RouteForm(CardForm):
     request = forms.CharField(
         label=_("What the service asks"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Both lists show the same departments: read them once, when the form is rendered (each field would
+        # otherwise read them again on every render). Validation still checks against the queryset.
+        lead = cast("forms.ModelChoiceField[Department]", self.fields["lead"])
+        departments = _DepartmentList(cast("QuerySet[Department]", lead.queryset))
+        for name in ("lead", "co_executors"):
+            field = cast("forms.ModelChoiceField[Department]", self.fields[name])
+            field.iterator = departments.iterator_class
+            field.widget.choices = field.choices
+
+
+class _DepartmentList:
+    """The active departments read once for all the fields of a form that list them."""
+
+    def __init__(self, queryset: QuerySet[Department]) -> None:
+        self.queryset = queryset
+        self._objects: list[Department] | None = None
+
+    def objects(self) -> list[Department]:
+        if self._objects is None:
+            self._objects = list(self.queryset)
+        return self._objects
+
+    @property
+    def iterator_class(self) -> type[ModelChoiceIterator]:
+        shared = self
+
+        class SharedIterator(ModelChoiceIterator):
+            def __iter__(self) -> Iterator[Any]:
+                if self.field.empty_label is not None:
+                    yield ("", self.field.empty_label)
+                for obj in shared.objects():
+                    yield self.choice(obj)
+
+            def __len__(self) -> int:
+                return len(shared.objects()) + (1 if self.field.empty_label is not None else 0)
+
+            def __bool__(self) -> bool:
+                return self.field.empty_label is not None or bool(shared.objects())
+
+        return SharedIterator
 
 
 class ReworkForm(CardForm):

@@ -206,12 +206,23 @@ def incident_satisfaction(incident: Any) -> IncidentSatisfaction:
         .values_list("followed_until", flat=True)
         .first()
     )
-    final = (
-        Answer.objects.filter(incident=incident, kind=AnswerKind.FINAL, status=AnswerStatus.PUBLISHED)
-        .exclude(published_at=None)
-        .order_by("-published_at")
-        .values_list("published_at", flat=True)
-        .first()
-    )
+    if prefetched is not None:
+        # The card has loaded the answers: the latest published final one is among them.
+        final = max(
+            (
+                a.published_at
+                for a in prefetched
+                if a.kind == AnswerKind.FINAL and a.status == AnswerStatus.PUBLISHED and a.published_at is not None
+            ),
+            default=None,
+        )
+    else:
+        final = (
+            Answer.objects.filter(incident=incident, kind=AnswerKind.FINAL, status=AnswerStatus.PUBLISHED)
+            .exclude(published_at=None)
+            .order_by("-published_at")
+            .values_list("published_at", flat=True)
+            .first()
+        )
     state = classify_incidents({incident.pk: final})[incident.pk] if final is not None else ""
     return IncidentSatisfaction(follow_ups=follow_ups, surveys=surveys, followed_until=until, state=state)

@@ -56,7 +56,10 @@ class PublicationRow:
 
 def publication_rows(answer: Answer) -> list[PublicationRow]:
     rows = []
-    for p in answer.publications.select_related("post").order_by("id"):
+    # The card prefetches them (otklik.cases.views.card.card_queryset); the outbox views read them here.
+    prefetched = getattr(answer, "prefetched_publications", None)
+    publications = prefetched if prefetched is not None else answer.publications.select_related("post").order_by("id")
+    for p in publications:
         post = p.post
         rows.append(
             PublicationRow(

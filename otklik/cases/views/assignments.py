@@ -103,11 +103,12 @@ def assignment_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     for assignment in page:
         assignment.preview = first_line(assignment.first_text)  # type: ignore[attr-defined]
+    # The paginator has counted the tab shown already: only the other tab is counted again.
     context = {
         "tab": tab,
         "page": page,
-        "open_count": open_qs.count(),
-        "done_count": done_qs.count(),
+        "open_count": page.paginator.count if tab == "open" else open_qs.count(),
+        "done_count": page.paginator.count if tab == "done" else done_qs.count(),
         "is_dept_head": user.role == Role.DEPT_HEAD,
         "default_request": _("information for the answer: what has been done or will be done, and when"),
     }

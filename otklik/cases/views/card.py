@@ -22,7 +22,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Func, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -33,7 +33,7 @@ from django.views.decorators.http import require_GET, require_POST
 from otklik.accounts.choices import Role
 from otklik.answers.choices import AnswerKind, AnswerStatus
 from otklik.answers.drafting import draft_texts
-from otklik.answers.models import Answer
+from otklik.answers.models import Answer, AnswerVersion, Publication
 from otklik.answers.outbox import publishes_automatically
 from otklik.answers.services import (
     DRAFTABLE_STATUSES,
@@ -158,6 +158,27 @@ def _is_head(user: User) -> bool:
     return is_delegate(user)
 
 
+class _LazyFlag:
+    """A yes/no the template asks for only in some states (reading it may cost a query): computed on first use."""
+
+    def __init__(self, compute: Callable[[], bool]) -> None:
+        self._compute = compute
+        self._value: bool | None = None
+
+    def __bool__(self) -> bool:
+        if self._value is None:
+            self._value = bool(self._compute())
+        return self._value
+
+    def __eq__(self, other: object) -> bool:
+        return bool(self) == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __str__(self) -> str:
+        return str(bool(self))
+
+
 # --- reading -------------------------------------------------------------------------------------------------
 
 
@@ -181,11 +202,36 @@ def card_queryset(user: User) -> QuerySet[Incident]:
             Prefetch("assignments", queryset=assignments),
             Prefetch(
                 "answers",
-                queryset=Answer.objects.select_related("author", "published_by", "approved_by").order_by(
-                    "created_at", "id"
-                ),
+                queryset=Answer.objects.select_related("author", "published_by", "approved_by")
+                .prefetch_related(
+                    # Read by the answer's partials (otklik.answers.templatetags): one query for all the answers.
+                    Prefetch(
+                        "publications",
+                        queryset=Publication.objects.select_related("post").order_by("id"),
+                        to_attr="prefetched_publications",
+                    ),
+                    Prefetch(
+                        "versions",
+                        queryset=AnswerVersion.objects.select_related("author").order_by("number"),
+                        to_attr="prefetched_versions",
+                    ),
+                )
+                .order_by("created_at", "id"),
             ),
         )
+        # The posts of the incidents merged into this one, for the media brief's count (its own posts are loaded).
+        .annotate(merged_post_count=_merged_post_count())
+    )
+
+
+def _merged_post_count() -> Subquery:
+    """The number of posts of the incidents merged into the outer incident (0 when none), in the incident's query."""
+    return Subquery(
+        Post.objects.filter(incident__merged_into=OuterRef("pk"))
+        .order_by()
+        .annotate(n=Func(F("pk"), function="COUNT"))
+        .values("n")[:1],
+        output_field=IntegerField(),
     )
 
 
@@ -273,7 +319,8 @@ def build_context(
     bound = bound or {}
     errors = errors or {}
     can_act = user.is_service
-    is_head = _is_head(user)
+    # Asked only by an answer on approval and the answer editor's override block (a delegation is a query).
+    is_head = _LazyFlag(lambda: _is_head(user))
     posts = list(incident.posts.all())
     for post in posts:
         post.icon = CHANNEL_ICONS.get(post.source.channel, "bi-chat")  # type: ignore[attr-defined]
@@ -464,11 +511,20 @@ def card(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def merge_preview(request: HttpRequest, pk: int) -> HttpResponse:
     """A short look at the incident an operator is about to merge into (HTMX, as the number is typed)."""
-    incident = _get_incident(request, pk)
+    # Asked as the number is typed: only what the preview shows is read (not the whole card of either incident).
+    user = _user(request)
+    incident = get_object_or_404(visible_incidents(user), pk=pk)
     raw = (request.GET.get("into") or "").strip().removeprefix("#").removeprefix("№")
     target = None
     if raw.isdigit() and len(raw) < 12:
-        target = card_queryset(_user(request)).filter(pk=int(raw)).exclude(pk=incident.pk).first()
+        target = (
+            visible_incidents(user)
+            .select_related("topic")
+            .prefetch_related(Prefetch("posts", queryset=Post.objects.order_by("posted_at", "id")))
+            .filter(pk=int(raw))
+            .exclude(pk=incident.pk)
+            .first()
+        )
     first_post = next(iter(target.posts.all()), None) if target else None
     return render(
         request,

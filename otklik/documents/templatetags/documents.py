@@ -21,12 +21,19 @@ def media_brief_block(context: dict[str, Any], incident: Incident) -> dict[str, 
     user = context.get("user")
     if user is None or not getattr(user, "is_service", False):
         return {"show": False}
-    posts = Post.objects.filter(incident_posts(incident)).count()
+    merged = getattr(incident, "merged_post_count", None)
+    own = getattr(incident, "_prefetched_objects_cache", {}).get("posts")
+    if merged is not None and own is not None:
+        # The card loaded its posts and counted those of the incidents merged into it: nothing to read.
+        posts = len(own) + merged
+    else:
+        posts = Post.objects.filter(incident_posts(incident)).count()
+    show = posts >= resonant_threshold()
     return {
-        "show": posts >= resonant_threshold(),
+        "show": show,
         "incident": incident,
         "posts": posts,
-        "dispatch": MediaDispatch.objects.filter(incident=incident).first(),
+        "dispatch": MediaDispatch.objects.filter(incident=incident).first() if show else None,
     }
 
 
