@@ -147,6 +147,12 @@ class Assignment(models.Model):
         ordering = ["due_at", "id"]
         verbose_name = _("assignment")
         verbose_name_plural = _("assignments")
+        indexes = [
+            # The department's desk (otklik.cases.views.assignments): its open assignments by due time, its finished
+            # ones by the time they ended (1M posts: docs/BENCHMARKS.md).
+            models.Index(fields=["department", "status", "due_at"], name="assignment_dept_status_due"),
+            models.Index(fields=["department", "updated_at"], name="assignment_dept_updated"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["incident", "department"],
