@@ -382,6 +382,9 @@ OTKLIK_PUBLICATION_STALE_MINUTES = env_int("OTKLIK_PUBLICATION_STALE_MINUTES", 1
 # to narrow the query; the XLSX export still takes every match).
 OTKLIK_INBOX_COUNT_CAP = env_int("OTKLIK_INBOX_COUNT_CAP", 10_000)
 OTKLIK_INBOX_SEARCH_LIMIT = env_int("OTKLIK_INBOX_SEARCH_LIMIT", 5_000)
+# The similar answers offered in the editor (otklik.answers.similar): a process asks the database whether its index
+# is current at most this often (an answer published by another process is offered up to this late).
+OTKLIK_SIMILAR_CHECK_SECONDS = env_float("OTKLIK_SIMILAR_CHECK_SECONDS", 10.0)
 # Polling the networks (docs/CHANNELS.md, "Sources and polling"): failed polls in a row before a source is broken.
 OTKLIK_SOURCE_MAX_FAILURES = env_int("OTKLIK_SOURCE_MAX_FAILURES", 5)
 # Personal data (152-ФЗ, docs/SECURITY.md): authors' data is erased this many days after the post, once its incident

@@ -207,3 +207,23 @@ def test_bench_5000_published_answers(head, housing):  # pragma: no cover - prin
         f"after one new publication {incremental * 1000:.0f} ms; found {len(first)}"
     )
     assert first
+
+
+def test_the_database_is_asked_at_most_once_per_interval_unless_an_answer_changed_here(
+    past, settings, django_assert_num_queries
+):
+    """At city scale the freshness question counts every published answer: a process asks it at most once every
+    OTKLIK_SIMILAR_CHECK_SECONDS; an answer saved in this process makes the next look-up ask at once."""
+    settings.OTKLIK_SIMILAR_CHECK_SECONDS = 3600
+    similar.current_index()  # built, asked
+    with django_assert_num_queries(0):
+        similar.current_index()
+    Answer.objects.filter(pk=past["water"].pk).update(text=past["water"].text)  # another process: no signal here
+    with django_assert_num_queries(0):
+        similar.current_index()
+    past["water"].save(update_fields=["text"])  # saved in this process: the signal
+    with django_assert_num_queries(1):
+        similar.current_index()
+    settings.OTKLIK_SIMILAR_CHECK_SECONDS = 0
+    with django_assert_num_queries(1):
+        similar.current_index()
