@@ -14,9 +14,9 @@ answers: an answer is worth borrowing when it answered the same problem.
 The index covers the incidents of the last `MAX_ANSWERS` published answers (one entry per incident: its latest
 published answer) and lives in the process. A look-up first asks the database for the count and the newest
 publication time of published answers (one query; at most every OTKLIK_SIMILAR_CHECK_SECONDS per process, at once
-after an answer was saved in this process — at 800,000 answers the count takes ~180 ms): new answers are added to the index incrementally (the
-vocabulary of the last full build; a full rebuild after `REBUILD_AFTER` additions), any other change (an answer
-gone) rebuilds it. `invalidate()` drops it (tests; a process that knows better).
+after an answer was saved in this process — at 800,000 answers the count takes ~180 ms): new answers are added
+to the index incrementally (the vocabulary of the last full build; a full rebuild after `REBUILD_AFTER`
+additions), any other change (an answer gone) rebuilds it. `invalidate()` drops it (tests; a process that knows better).
 """
 
 from __future__ import annotations

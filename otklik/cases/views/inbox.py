@@ -459,7 +459,7 @@ class CountedPaginator(Paginator):
         items = list(self.object_list[bottom : bottom + self.per_page + 1])
         if not items and number > 1:  # past the end: count exactly, show the last page
             self.capped = False
-            self.__dict__["count"] = self.object_list.count()
+            self.__dict__["count"] = self.object_list.count()  # type: ignore[attr-defined]
             self.__dict__.pop("num_pages", None)
             return super().get_page(number)
         return OpenEndedPage(items[: self.per_page], number, self, has_next=len(items) > self.per_page)
