@@ -396,7 +396,10 @@ def filter_on_time(
 
 def filter_reopened(queryset: QuerySet[Incident]) -> QuerySet[Incident]:
     """The incidents of `queryset` reopened at least once (a `reopened` event): the inbox's `reopened=1` filter."""
-    return queryset.filter(Exists(Event.objects.filter(incident=OuterRef("pk"), verb=EventVerb.REOPENED)))
+    # IN over the reopened events' incident ids (found by the event (verb, incident) index), not a correlated EXISTS:
+    # PostgreSQL then looks the few reopened incidents up by their keys instead of probing every incident
+    # (1M posts: the inbox's capped count 250 → 90 ms).
+    return queryset.filter(pk__in=Event.objects.filter(verb=EventVerb.REOPENED).values("incident_id"))
 
 
 # --- the figures -----------------------------------------------------------------------------------------------
