@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from decimal import Decimal
 from functools import wraps
@@ -32,6 +32,7 @@ from otklik.cases.choices import (
     ReworkCriterion,
 )
 from otklik.cases.models import Assignment, Attachment, Event, Incident, ReworkComment
+from otklik.core.collecting import collecting
 from otklik.core.errors import DomainError, IllegalTransition, NotAllowed
 from otklik.core.permissions import ensure_assignment_actor, ensure_service
 from otklik.core.worktime import add_working_hours
@@ -86,24 +87,13 @@ def record_event(
 _deferred_events: ContextVar[list[Event] | None] = ContextVar("otklik_deferred_events", default=None)
 
 
-@contextmanager
-def deferring_events() -> Iterator[None]:
+def deferring_events() -> AbstractContextManager[None]:
     """Inside the block `record_event` collects the events instead of inserting each one: they are inserted in one
     statement (bulk_create, in the order recorded, with the times they were recorded at) when the block ends
     without an error — or handed to an enclosing block, which inserts them when it ends. An error drops them (the
     caller rolls its transaction or savepoint back with them). The events' ids are set only then: for callers that
     do not read the events they record back (the worker's analysis of a batch of posts) inside the block."""
-    outer = _deferred_events.get()
-    events: list[Event] = []
-    token = _deferred_events.set(events)
-    try:
-        yield
-    finally:
-        _deferred_events.reset(token)
-    if outer is not None:
-        outer.extend(events)
-    elif events:
-        Event.objects.bulk_create(events)
+    return collecting(_deferred_events, Event.objects.bulk_create)
 
 
 def check_incident_transition(incident: Incident, to: str) -> None:

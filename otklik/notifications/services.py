@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from otklik.accounts.choices import DEPARTMENT_ROLES, Role
+from otklik.core.collecting import collecting
 from otklik.core.rowcache import RowCache
 from otklik.notifications.choices import NotificationKind
 from otklik.notifications.models import Notification
@@ -102,45 +103,24 @@ class Notice:
 
 
 def do_notify_many(notices: Iterable[Notice]) -> int:
-    """do_notify for many notices at once: one INSERT for all rows (a sweep notifying thousands), falling back to
-    one by one when some were already sent (their dedup key exists). Returns how many notifications were created."""
-
-    notices = list(notices)
-    rows = [
-        Notification(
-            recipient=user,
-            kind=notice.kind,
-            title=notice.title[:255],
-            body=notice.body,
-            url=notice.url,
-            dedup_key=notice.dedup_key,
-            incident_id=notice.incident_id,
-            assignment_id=notice.assignment_id,
-        )
-        for notice in notices
-        for user in notice.recipients
-    ]
-    try:
-        with transaction.atomic():
-            created = Notification.objects.bulk_create(rows)
-    except IntegrityError:
-        total = 0
-        for notice in notices:
-            total += len(
-                do_notify(
-                    notice.recipients,
-                    kind=notice.kind,
-                    title=notice.title,
-                    body=notice.body,
-                    url=notice.url,
-                    dedup_key=notice.dedup_key,
-                    incident_id=notice.incident_id,
-                    assignment_id=notice.assignment_id,
-                )
+    """do_notify for many notices at once, by do_notify_bulk: one INSERT for all rows, a person already sent a
+    notice (its dedup key exists) skipped, the others created and e-mailed after the commit. Returns how many
+    notifications were created."""
+    return len(
+        do_notify_bulk(
+            BulkNotice(
+                recipient_ids=[user.pk for user in notice.recipients],
+                kind=notice.kind,
+                title=notice.title,
+                dedup_key=notice.dedup_key,
+                body=notice.body,
+                url=notice.url,
+                incident_id=notice.incident_id,
+                assignment_id=notice.assignment_id,
             )
-        return total
-    enqueue_emails([notification.pk for notification in created])
-    return len(created)
+            for notice in notices
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -167,9 +147,9 @@ def do_notify_bulk(notices: Iterable[BulkNotice]) -> list[int]:
     """do_notify for thousands of recipients at once (the SLA sweep): the notifications are inserted by
     `INSERT … ON CONFLICT (recipient, dedup_key) DO NOTHING RETURNING id` — on PostgreSQL one statement over
     `unnest` of one array per column, on SQLite (≥ 3.35) a multi-row VALUES per BULK_ROWS rows — so a notice already
-    sent to a person (its dedup key exists) is skipped for that person and the others are created, without the
-    one-by-one fallback of do_notify_many. The created ones are e-mailed after the commit, by one task per
-    EMAIL_BATCH (enqueue_emails). No model instances, no signals (as bulk_create). Returns the ids created."""
+    sent to a person (its dedup key exists) is skipped for that person and the others are created. The created
+    ones are e-mailed after the commit, by one task per EMAIL_BATCH (enqueue_emails). No model instances, no signals
+    (as bulk_create). Returns the ids created."""
     from django.db import connection
 
     meta = Notification._meta
@@ -231,23 +211,12 @@ def do_notify_bulk(notices: Iterable[BulkNotice]) -> list[int]:
 _coalesced: ContextVar[list[int] | None] = ContextVar("otklik_coalesced_emails", default=None)
 
 
-@contextmanager
-def coalescing_emails() -> Iterator[None]:
+def coalescing_emails() -> AbstractContextManager[None]:
     """Inside the block `enqueue_emails` collects the ids instead of publishing a task per call: when the block ends
     without an error they are handed to an enclosing block, or enqueued (after the commit, one task per EMAIL_BATCH).
     An error drops them with the caller's rolled-back notifications. The worker's analysis of a batch of posts uses
     it: the e-mails of the batch's routings are one task, not one per routed post."""
-    outer = _coalesced.get()
-    ids: list[int] = []
-    token = _coalesced.set(ids)
-    try:
-        yield
-    finally:
-        _coalesced.reset(token)
-    if outer is not None:
-        outer.extend(ids)
-    elif ids:
-        enqueue_emails(ids)
+    return collecting(_coalesced, enqueue_emails)
 
 
 def enqueue_emails(ids: list[int]) -> None:
