@@ -91,6 +91,8 @@ class Incident(models.Model):
             models.Index(fields=["lead_department", "created_at"], name="incident_dept_created"),
             models.Index(fields=["territory", "created_at"], name="incident_territory_created"),
             models.Index(fields=["owner", "status"], name="incident_owner_status"),
+            # The dashboard's places link to the inbox with `?address=` (an exact match).
+            models.Index(fields=["address"], name="incident_address_exact"),
         ]
 
     def __str__(self) -> str:

@@ -1,22 +1,10 @@
 """An index of the incidents by their exact address, for the inbox's `address=` filter (issue 9).
 
 The dashboard's places link to the inbox with `?address=<the address>`, an exact match: without an index of its own
-the inbox's counters read every incident to find an address's few. Raw SQL (like 0005's trigram index) so that the
-models' state stays as it is; the index is plain and works on SQLite as well.
+the inbox's counters read every incident to find an address's few.
 """
 
-from django.db import migrations
-
-CREATE = "CREATE INDEX IF NOT EXISTS incident_address_exact ON cases_incident (address)"
-DROP = "DROP INDEX IF EXISTS incident_address_exact"
-
-
-def create(apps, schema_editor):
-    schema_editor.execute(CREATE)
-
-
-def drop(apps, schema_editor):
-    schema_editor.execute(DROP)
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
@@ -25,5 +13,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(create, drop),
+        migrations.AddIndex(
+            model_name="incident",
+            index=models.Index(fields=["address"], name="incident_address_exact"),
+        ),
     ]
