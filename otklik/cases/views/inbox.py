@@ -342,15 +342,13 @@ class InboxQuery:
             return self._counters_in_one_pass(shown, conditions, cap)
         parts: list[str] = []
         params: list[Any] = []
-        for n, condition in enumerate(conditions.values()):
-            view = shown.filter(condition) if condition is not None else shown
-            try:
-                sql, view_params = view.values("pk")[: cap + 1].query.sql_with_params()
-            except EmptyResultSet:  # nothing can match (a user who sees nothing)
+        for condition in conditions.values():
+            counted = capped_count_sql(shown.filter(condition) if condition is not None else shown, cap)
+            if counted is None:
                 parts.append("0")
                 continue
-            parts.append(f"(SELECT COUNT(*) FROM ({sql}) capped_{n})")  # noqa: S608 - compiled by Django
-            params.extend(view_params)
+            parts.append(f"({counted[0]})")
+            params.extend(counted[1])
         with connection.cursor() as cursor:
             cursor.execute("SELECT " + ", ".join(parts), params)
             row = cursor.fetchone()
@@ -370,14 +368,12 @@ class InboxQuery:
         aggregates: dict[str, Any] = {
             code: Count("pk", filter=condition) for code, condition in conditions.items() if condition is not None
         }
-        try:
-            # Newest first along the (created_at, id) index: with the LIMIT the planner walks it and probes the
-            # filter per incident until the cap, rather than first reading every row the filter's table has.
-            sql, params = shown.order_by(*SORTS["-created"]).values("pk")[: cap + 1].query.sql_with_params()
-        except EmptyResultSet:  # nothing can match (a user who sees nothing)
-            total: Any = Value(0)
-        else:
-            total = RawSQL(f"SELECT COUNT(*) FROM ({sql}) capped", params, output_field=IntegerField())  # noqa: S608, S611 - compiled by Django
+        # Newest first along the (created_at, id) index: with the LIMIT the planner walks it and probes the filter
+        # per incident until the cap, rather than first reading every row the filter's table has.
+        counted = capped_count_sql(shown.order_by(*SORTS["-created"]), cap)
+        total: Any = (
+            Value(0) if counted is None else RawSQL(counted[0], counted[1], output_field=IntegerField())  # noqa: S611 - compiled by Django
+        )
         # Max() makes the subquery legal in an aggregate; Coalesce gives it when no open incident matches.
         aggregates["all"] = Coalesce(Max(total), total)
         open_ones = shown.filter(status__in=list(OPEN_STATUSES))
@@ -395,6 +391,16 @@ class _AnyOf(Func):
     arg_joiner = " = ANY("
     template = "(%(expressions)s))"
     output_field = BooleanField()
+
+
+def capped_count_sql(queryset: QuerySet[Incident], cap: int) -> tuple[str, list[Any]] | None:
+    """`SELECT COUNT(*) FROM (<the queryset's ids> LIMIT cap + 1)` with its parameters: a count that stops at the
+    cap; None when nothing can match (a user who sees nothing)."""
+    try:
+        sql, params = queryset.values("pk")[: cap + 1].query.sql_with_params()
+    except EmptyResultSet:
+        return None
+    return f"SELECT COUNT(*) FROM ({sql}) capped", list(params)  # noqa: S608 - compiled by Django
 
 
 def id_among(ids: list[int]) -> Q | _AnyOf:
