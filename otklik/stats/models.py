@@ -110,7 +110,9 @@ class FigureSnapshot(models.Model):
     end = models.DateField(_("to"), null=True, blank=True)
     computed_at = models.DateTimeField(_("computed"), null=True, blank=True)
     claimed_at = models.DateTimeField(_("refresh claimed"), null=True, blank=True)
-    data = models.BinaryField(_("figures"), blank=True, default=b"", editable=False)
+    # `otklik.stats.figures_json.stats_to_json`: plain JSON, never a pickle (reading a pickle runs code); null
+    # until the first refresh.
+    data = models.JSONField(_("figures"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["key"]

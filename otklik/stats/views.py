@@ -25,7 +25,7 @@ from otklik.core.htmx import render_page
 from otklik.org.models import TopicGroup
 from otklik.stats import charts
 from otklik.stats.forms import DEFAULT_PERIOD, DashboardForm
-from otklik.stats.selectors import PLACE_MOOD_MIN_POSTS, Stats, StatsFilters, compute_stats, place_mood
+from otklik.stats.selectors import PLACE_MOOD_MIN_POSTS, Stats, StatsFilters, compute_stats
 from otklik.stats.snapshots import fresh_snapshot
 
 
@@ -297,8 +297,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     stats = fresh_snapshot(start, end, filters)
     snapshot = stats is not None
     if stats is None:
-        stats = compute_stats(start, end, filters)
-        stats.place_mood = place_mood(start, end, filters)
+        stats = compute_stats(start, end, filters)  # the mood by place included
     groups = TopicGroup.objects.in_bulk([r.group_id for r in stats.by_group if r.group_id is not None])
     group_rows = [
         {

@@ -16,13 +16,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from otklik.answers.models import Answer, Publication
-from otklik.cases.models import Event, Incident
+from otklik.cases.models import Incident
 from otklik.core.worktime import city_zone, get_calendar
-from otklik.intake.models import Post
-from otklik.intake.services import default_source
-from otklik.org.models import Territory, TopicGroup
-from otklik.satisfaction.models import FollowUp, Survey
 from otklik.satisfaction.stats import SATISFIED, classify_incidents
 from otklik.sla.models import Clock
 from otklik.sla.scorecard import period_bounds
@@ -39,157 +34,18 @@ from otklik.stats.selectors import (
     place_mood,
     posts_between,
 )
+from tests.stats.seeded import random_moment, seed_city
 
 pytestmark = pytest.mark.django_db
 
 EKB = ZoneInfo("Asia/Yekaterinburg")
 NOW = dt.datetime(2026, 12, 3, 12, 0, tzinfo=EKB)
-FIRST_DAY = dt.datetime(2026, 10, 25, 0, 0, tzinfo=EKB)
-
-
-def _moment(rnd: random.Random, after: dt.datetime, hours: float) -> dt.datetime:
-    return after + dt.timedelta(seconds=rnd.randint(0, int(hours * 3600)), microseconds=rnd.randint(0, 999_999))
 
 
 @pytest.fixture
 def seeded(db, housing, roads, operator):
     """About 160 incidents over five weeks, their clocks, answers, events, replies, surveys and posts."""
-    rnd = random.Random(9)
-    groups = [TopicGroup.objects.create(name=name) for name in ("ЖКХ", "Дороги", "Транспорт")]
-    territories = [Territory.objects.create(name=name) for name in ("Центральный", "Северный")]
-    sources = [default_source("vk"), default_source("telegram")]
-    statuses = ["new", "routed", "answering", "answered", "closed", "closed", "merged", "no_answer"]
-    incidents = []
-    for _ in range(160):
-        created = _moment(rnd, FIRST_DAY, 39 * 24)
-        first = _moment(rnd, created, 80) if rnd.random() < 0.7 else None
-        answered = _moment(rnd, first, 60) if first is not None and rnd.random() < 0.7 else None
-        if rnd.random() < 0.1 and first is not None:
-            answered = first  # answered at once by a final answer
-        incidents.append(
-            Incident(
-                status=rnd.choice(statuses),
-                group=rnd.choice([*groups, None]),
-                lead_department=rnd.choice([housing, roads, None]),
-                territory=rnd.choice([*territories, None, None]),
-                address=rnd.choice(["ул. Ленина, 5", "ул. Мира, 1", ""]),
-                created_at=created,
-                first_answered_at=first,
-                answered_at=answered,
-                due_at=_moment(rnd, created, 48),
-            )
-        )
-    Incident.objects.bulk_create(incidents)
-    clocks, answers, events, posts = [], [], [], []
-    for incident in incidents:
-        created = incident.created_at
-        for kind in rnd.sample(["first_answer", "answer", "final_answer"], rnd.randint(0, 3)):
-            state = rnd.choice(["running", "met", "missed", "stopped", "paused"])
-            moment = rnd.choice([incident.first_answered_at, incident.answered_at, None]) or _moment(rnd, created, 50)
-            stopped = None
-            if state in ("met", "missed", "stopped"):
-                stopped = moment + rnd.choice([dt.timedelta(0), dt.timedelta(seconds=30), dt.timedelta(minutes=3)])
-            due = _moment(rnd, created, 30)
-            clocks.append(
-                Clock(
-                    kind=kind,
-                    incident=incident,
-                    state=state,
-                    hours=9,
-                    started_at=created if rnd.random() < 0.8 else created + dt.timedelta(hours=1),
-                    warn_at=due - dt.timedelta(hours=1),
-                    due_at=due,
-                    long_due_at=due + dt.timedelta(days=2),
-                    stopped_at=stopped,
-                    elapsed_working_seconds=rnd.choice([None, rnd.uniform(0, 40_000)]) if stopped else None,
-                )
-            )
-        for _ in range(rnd.choice([0, 0, 1, 1, 2])):
-            published = _moment(rnd, created, 200)
-            answers.append(
-                Answer(incident=incident, kind="final", status="published", text="…", published_at=published)
-            )
-            if rnd.random() < 0.15:  # a tie: two final answers at the same moment
-                answers.append(
-                    Answer(incident=incident, kind="final", status="published", text="…", published_at=published)
-                )
-        if rnd.random() < 0.2:
-            answers.append(Answer(incident=incident, kind="final", status="draft", text="…"))
-        for _ in range(rnd.choice([0, 0, 0, 1, 2])):
-            events.append(Event(incident=incident, verb="reopened", created_at=_moment(rnd, created, 250)))
-        for _ in range(rnd.randint(0, 3)):
-            posts.append(
-                Post(
-                    source=rnd.choice(sources),
-                    external_id=f"p{len(posts)}",
-                    text="…",
-                    posted_at=_moment(rnd, created, 100),
-                    incident=incident,
-                    negative=rnd.choice([None, 0.1, 0.5, 0.9, rnd.random()]),
-                )
-            )
-    for n in range(30):  # posts without an incident
-        posts.append(
-            Post(
-                source=rnd.choice(sources),
-                external_id=f"loose{n}",
-                text="…",
-                posted_at=_moment(rnd, FIRST_DAY, 39 * 24),
-                negative=rnd.choice([None, 0.2, 0.8]),
-            )
-        )
-    Clock.objects.bulk_create(clocks)
-    Answer.objects.bulk_create(answers)
-    Event.objects.bulk_create(events)
-    Post.objects.bulk_create(posts)
-    replies = []
-    for answer in Answer.objects.filter(status="published").select_related("incident"):
-        if rnd.random() < 0.5:
-            reply = Post.objects.create(
-                source=sources[0],
-                external_id=f"reply{answer.pk}",
-                text="…",
-                posted_at=answer.published_at,
-                incident=answer.incident,
-            )
-            replies.append(
-                FollowUp(
-                    incident=answer.incident,
-                    answer=answer,
-                    post=reply,
-                    verdict=rnd.choice(["satisfied", "satisfied", "not_satisfied", "neutral"]),
-                    confidence=0.9,
-                    created_at=answer.published_at + dt.timedelta(hours=rnd.randint(-5, 30)),
-                )
-            )
-        if rnd.random() < 0.4:
-            # bulk_create: no signals (a sent publication schedules its own survey).
-            [publication] = Publication.objects.bulk_create(
-                [
-                    Publication(
-                        answer=answer,
-                        channel="vk",
-                        thread_key=f"t{answer.pk}",
-                        status="sent",
-                        idempotency_key=f"k{answer.pk}",
-                    )
-                ]
-            )
-            asked = answer.published_at + dt.timedelta(hours=rnd.randint(-5, 40))
-            Survey.objects.create(
-                incident=answer.incident,
-                answer=answer,
-                publication=publication,
-                channel="vk",
-                thread_key=f"t{answer.pk}",
-                key=f"s{answer.pk}",
-                status=rnd.choice(["answered", "answered", "sent"]),
-                scheduled_at=asked,
-                answered_at=rnd.choice([asked, None]),
-                result=rnd.choice(["solved", "not_solved", ""]),
-            )
-    FollowUp.objects.bulk_create(replies)
-    return {"groups": groups, "departments": [housing, roads]}
+    return seed_city(housing, roads)
 
 
 def reference(start: dt.date, end: dt.date, filters: StatsFilters) -> dict:
@@ -197,9 +53,11 @@ def reference(start: dt.date, end: dt.date, filters: StatsFilters) -> dict:
     since, until = period_bounds(start, end)
     incidents = incidents_in_period(start, end, filters)
     judged = selectors._with_judgement(incidents, NOW)
-    rows = list(judged.values_list("pk", "group_id", "late", "met", "reopened", "answered_at"))
+    rows = list(judged.values_list("pk", "group_id", "late", "met", "reopened", "answered_at", "created_at"))
     by_group: dict = defaultdict(lambda: [0, 0, 0])
-    for _pk, group_id, late, met, _reopened, _answered in rows:
+    volume: dict = defaultdict(int)
+    for _pk, group_id, late, met, _reopened, _answered, created_at in rows:
+        volume[(created_at.astimezone(city_zone()).date(), group_id)] += 1
         by_group[group_id][0] += 1
         by_group[group_id][1] += 1 if met and not late else 0
         by_group[group_id][2] += 1 if late or met else 0
@@ -246,6 +104,7 @@ def reference(start: dt.date, end: dt.date, filters: StatsFilters) -> dict:
     mood: dict = defaultdict(lambda: [0, 0])
     baseline = [0, 0]
     places: dict = defaultdict(lambda: [0, 0, 0, 0])
+    group_posts: dict = defaultdict(lambda: [0, 0])
     for post in posts:
         negative = post.negative is not None and post.negative >= NEGATIVE_AT
         current = post.posted_at >= since
@@ -256,6 +115,9 @@ def reference(start: dt.date, end: dt.date, filters: StatsFilters) -> dict:
             baseline[0] += 1
             baseline[1] += negative
         incident = post.incident
+        if incident is not None and current:
+            group_posts[incident.group_id][0] += 1
+            group_posts[incident.group_id][1] += negative
         if incident is None or (incident.territory_id is None and not incident.address):
             continue
         key = (incident.territory_id, incident.territory.name) if incident.territory_id else (None, incident.address)
@@ -275,6 +137,13 @@ def reference(start: dt.date, end: dt.date, filters: StatsFilters) -> dict:
         "mood": {day: tuple(v) for day, v in mood.items()},
         "baseline": tuple(baseline),
         "places": {key: tuple(v) for key, v in places.items() if v[0] >= 3},
+        "volume": dict(volume),
+        "group_posts": {gid: tuple(group_posts.get(gid, (0, 0))) for gid in by_group},
+        # The dashboard's mood by place: the most negative first, then the most posts, then by name; the top 10.
+        "place_mood": sorted(
+            ((*key, *v) for key, v in places.items() if v[0] >= 3),
+            key=lambda r: (-(r[3] / r[2]), -r[2], r[1]),
+        )[:10],
     }
 
 
@@ -304,6 +173,12 @@ def fast(start: dt.date, end: dt.date, filters: StatsFilters) -> dict:
             (p.territory_id, p.name): (p.posts, p.negative, p.baseline_posts, p.baseline_negative)
             for p in place_mood(start, end, filters, limit=1000)
         },
+        "volume": {(d.day, gid): n for d in stats.volume for gid, n in d.by_group.items()},
+        "group_posts": {r.group_id: (r.posts, r.negative) for r in stats.by_group},
+        "place_mood": [
+            (p.territory_id, p.name, p.posts, p.negative, p.baseline_posts, p.baseline_negative)
+            for p in stats.place_mood
+        ],
     }
 
 
@@ -360,8 +235,8 @@ def test_the_running_total_calendar_equals_the_day_walk():
     working = selectors._WorkingTime(first, last)
     start_at = dt.datetime(2026, 12, 20, 0, 0, tzinfo=EKB)
     for _ in range(300):
-        a = _moment(rnd, start_at, 24 * 30)
-        b = _moment(rnd, start_at, 24 * 30)
+        a = random_moment(rnd, start_at, 24 * 30)
+        b = random_moment(rnd, start_at, 24 * 30)
         expected = calendar.between(a, b)
         assert working.between(selectors._to_micros(a), selectors._to_micros(b)) == expected // dt.timedelta(
             microseconds=1

@@ -11,7 +11,8 @@ from unittest import mock
 import pytest
 import time_machine
 
-from otklik.stats import snapshots
+from otklik.stats import figures_json, snapshots
+from otklik.stats.figures_json import stats_to_json
 from otklik.stats.models import FigureSnapshot
 from otklik.stats.selectors import StatsFilters, as_api, compute_stats, place_mood
 from otklik.stats.snapshots import MAX_AGE, REFRESH_AFTER, fresh_snapshot, refresh_snapshots
@@ -133,7 +134,16 @@ def test_a_snapshot_of_another_format_or_unreadable_is_not_shown(city):
         refresh_snapshots()
     start, end = snapshots.preset_bounds("week", NOW.date())
     assert fresh_snapshot(start, end, StatsFilters(), now=NOW) is not None
-    with mock.patch.object(snapshots, "FORMAT", snapshots.FORMAT + 1):  # the code changed since the refresh
+    with mock.patch.object(figures_json, "FORMAT", figures_json.FORMAT + 1):  # the code changed since the refresh
         assert fresh_snapshot(start, end, StatsFilters(), now=NOW) is None
-    FigureSnapshot.objects.filter(key="week").update(data=b"not a pickle")
+    FigureSnapshot.objects.filter(key="week").update(data={"format": figures_json.FORMAT, "stats": "damaged"})
     assert fresh_snapshot(start, end, StatsFilters(), now=NOW) is None
+    # The figures of another period or with a filter, stored under this view's key, are not shown for it.
+    other = compute_stats(start - dt.timedelta(days=1), end, StatsFilters(), now=NOW)
+    FigureSnapshot.objects.filter(key="week").update(data=stats_to_json(other))
+    assert fresh_snapshot(start, end, StatsFilters(), now=NOW) is None
+    filtered = compute_stats(start, end, StatsFilters(group=city.housing_group), now=NOW)
+    FigureSnapshot.objects.filter(key="week").update(data=stats_to_json(filtered))
+    assert fresh_snapshot(start, end, StatsFilters(), now=NOW) is None
+    FigureSnapshot.objects.filter(key="week").update(data=stats_to_json(compute_stats(start, end, now=NOW)))
+    assert fresh_snapshot(start, end, StatsFilters(), now=NOW) is not None
