@@ -665,6 +665,11 @@ def generate(args: argparse.Namespace) -> dict[str, int]:
                 ev_id += 1
     counts["events"] = copier.count
     step.done(f"events: {copier.count}")
+    # An incident's last reopening, as `do_reopen` keeps it beside the event (the inbox's «reopened» filter).
+    cursor.execute(
+        "UPDATE cases_incident i SET reopened_at = e.at FROM (SELECT incident_id, max(created_at) AS at "
+        "FROM cases_event WHERE verb = 'reopened' GROUP BY incident_id) e WHERE i.id = e.incident_id"
+    )
 
     for model in (Incident, Post, Assignment, Event, Answer, Clock):
         move_sequence(cursor, model._meta.db_table)

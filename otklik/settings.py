@@ -382,6 +382,10 @@ OTKLIK_PUBLICATION_STALE_MINUTES = env_int("OTKLIK_PUBLICATION_STALE_MINUTES", 1
 # to narrow the query; the XLSX export still takes every match).
 OTKLIK_INBOX_COUNT_CAP = env_int("OTKLIK_INBOX_COUNT_CAP", 10_000)
 OTKLIK_INBOX_SEARCH_LIMIT = env_int("OTKLIK_INBOX_SEARCH_LIMIT", 5_000)
+# A search looks for those newest matches among this many newest incidents first, then in as many before them as
+# should hold the rest, then in all older ones (the same result; a frequent word's older posts are not read at all).
+# 0: always search everything at once.
+OTKLIK_INBOX_SEARCH_WINDOW = env_int("OTKLIK_INBOX_SEARCH_WINDOW", 100_000)
 # The similar answers offered in the editor (otklik.answers.similar): a process asks the database whether its index
 # is current at most this often (an answer published by another process is offered up to this late).
 OTKLIK_SIMILAR_CHECK_SECONDS = env_float("OTKLIK_SIMILAR_CHECK_SECONDS", 10.0)

@@ -9,14 +9,18 @@ Visibility (issue 2, "object-level permissions everywhere"):
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from otklik.cases.choices import AssignmentStatus
 from otklik.cases.models import Assignment, Attachment, Incident
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from otklik.accounts.models import User
 
 
@@ -88,38 +92,76 @@ def incidents_of_department(queryset: QuerySet[Incident], department_id: int) ->
     )
 
 
-def search_incidents(queryset: QuerySet[Incident], q: str, *, full_text: bool) -> QuerySet[Incident]:
+@contextmanager
+def bitmap_scans() -> Iterator[None]:
+    """Run the queries of the block without plain index scans (PostgreSQL's `enable_indexscan = off` for the block).
+
+    A search in a window of the newest incidents (`search_incidents(from_id=…)`) is fast when each post index's
+    matches are AND-ed with the incident range as bitmaps (~100 ms for a frequent word at 1M posts); PostgreSQL
+    prefers walking the range of the incident index and testing every post's text instead, costing the substring
+    test as free — it is not (`UPPER` of a long Cyrillic text per row: 4–6× slower; docs/BENCHMARKS.md). Index-only
+    and bitmap scans stay allowed. The setting is local to the transaction and put back at the end of the block.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('enable_indexscan'), set_config('enable_indexscan', 'off', true)")
+        previous = cursor.fetchone()[0]
+        try:
+            yield
+        finally:
+            cursor.execute("SELECT set_config('enable_indexscan', %s, true)", [previous])
+
+
+def search_incidents(
+    queryset: QuerySet[Incident],
+    q: str,
+    *,
+    full_text: bool,
+    from_id: int | None = None,
+    before_id: int | None = None,
+) -> QuerySet[Incident]:
     """Text search over the posts' text and the address; `#123` or `123` also finds the incident by id.
 
     On PostgreSQL (`full_text=True`) a Russian full-text match (word forms: «ямы» finds «яма») is added to the
-    plain substring match, which stays for parts of words, house numbers and names.
+    plain substring match, which stays for parts of words, house numbers and names. `from_id` / `before_id` keep
+    only the incidents numbered from / before them (the inbox looks for the newest matches in such windows).
     """
     from otklik.intake.models import Post
 
     q = q.strip()
     if not q:
         return queryset
-    by_text = Post.objects.filter(text__icontains=q, incident__isnull=False).values("incident_id")
+    posts = Post.objects.filter(incident__isnull=False)
+    incidents = Incident.objects.all()
+    if from_id is not None:
+        queryset = queryset.filter(pk__gte=from_id)
+        posts = posts.filter(incident_id__gte=from_id)
+        incidents = incidents.filter(pk__gte=from_id)
+    if before_id is not None:
+        queryset = queryset.filter(pk__lt=before_id)
+        posts = posts.filter(incident_id__lt=before_id)
+        incidents = incidents.filter(pk__lt=before_id)
+    by_text = posts.filter(text__icontains=q).values("incident_id")
     number = q.removeprefix("#").strip()
     by_number = int(number) if number.isdigit() and len(number) < 19 else None
     if full_text:
         from django.contrib.postgres.search import SearchQuery, SearchVector
 
-        # The posts matching either way in one scan: the trigram and the full-text indexes are OR-ed into one bitmap,
-        # so each matching post's page is read once (a frequent word's posts mostly match both ways).
-        matched = (
-            Post.objects.annotate(search=SearchVector("text", config="russian"))
-            .filter(
-                Q(text__icontains=q) | Q(search=SearchQuery(q, config="russian", search_type="websearch")),
-                incident__isnull=False,
-            )
+        # One set of ids, each part found by its own index (the trigram index on the address; the full-text and the
+        # trigram indexes on the posts; the primary key): an OR of the conditions would read every incident, and an
+        # OR of the two post conditions makes PostgreSQL recheck every post of a page flagged by the trigram index
+        # with both — stemming its text again (3.5× slower for a frequent word; docs/BENCHMARKS.md). With `from_id`
+        # each post scan is AND-ed with the incident index's range.
+        by_words = (
+            posts.annotate(search=SearchVector("text", config="russian"))
+            .filter(search=SearchQuery(q, config="russian", search_type="websearch"))
             .values("incident_id")
         )
-        # One set of ids, each part found by its own index (the trigram index on the address, the post indexes
-        # above, the primary key): an OR of the conditions on the incidents would read every incident instead.
-        parts = [Incident.objects.filter(address__icontains=q).values("pk"), matched]
+        parts = [incidents.filter(address__icontains=q).values("pk"), by_words, by_text]
         if by_number is not None:
-            parts.append(Incident.objects.filter(pk=by_number).values("pk"))
+            parts.append(incidents.filter(pk=by_number).values("pk"))
         return queryset.filter(pk__in=parts[0].union(*parts[1:]))
     condition = Q(address__icontains=q) | Q(pk__in=by_text)
     if by_number is not None:

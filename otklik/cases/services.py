@@ -830,8 +830,9 @@ def do_reopen(incident: Incident, *, actor: User | None, reason: str, to: str = 
     incident = _lock_incident(incident)
     if incident.status not in REOPENABLE_STATUSES:
         raise IllegalTransition(_("Only an answered or closed incident can be reopened."))
-    fields = ["closed_at"]
+    fields = ["closed_at", "reopened_at"]
     incident.closed_at = None
+    incident.reopened_at = timezone.now()
     if to == S.ROUTED:
         # The departments are asked again: accepted information goes back to work.
         for assignment in incident.assignments.filter(status=A.ACCEPTED).select_related("department"):

@@ -143,3 +143,64 @@ def test_counters_under_a_click_through_filter_are_counted_in_one_pass_and_cappe
     assert counters(html)["all"] == "4" and counters(html)["new"] == "4"
     assert second not in row_ids(html) and len(row_ids(html)) == 4
     assert counters(operator_client.get("/inbox/").content.decode())["all"] == "5"
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 20])
+def test_the_search_in_windows_of_the_newest_incidents_finds_what_the_whole_search_finds(
+    operator_client, settings, limit
+):
+    """A search looks among the newest incidents first (OTKLIK_INBOX_SEARCH_WINDOW), widens the window, then looks
+    everywhere: whatever the window, the page lists the same newest matches, with the same note."""
+    settings.OTKLIK_INBOX_SEARCH_LIMIT = limit
+    make(3, text="Свалка у гаражей")  # the oldest: found only by widening to everything
+    make(4, text="Нет света")
+    make(1, text="Свалка на углу")
+    make(5, text="Сломана скамейка")
+    make(2, text="Свалка во дворе")  # the newest
+    make(2, text="Яма на дороге")
+    outcomes = set()
+    for window in (0, 1, 2, 3, 5, 8, 1000):
+        settings.OTKLIK_INBOX_SEARCH_WINDOW = window
+        html = operator_client.get("/inbox/?q=свалка").content.decode()
+        outcomes.add((tuple(row_ids(html)), "data-search-capped" in html, counters(html)["all"]))
+    assert len(outcomes) == 1
+    ((ids, capped, count),) = outcomes
+    assert len(ids) == min(limit, 6) and capped == (limit < 6) and count == str(min(limit, 6))
+    assert list(ids) == sorted(ids, reverse=True)
+
+
+def test_a_search_window_keeps_the_incident_number_and_the_filters(operator_client, settings):
+    settings.OTKLIK_INBOX_SEARCH_LIMIT = 2
+    settings.OTKLIK_INBOX_SEARCH_WINDOW = 2
+    old = make(1, text="Свалка у гаражей")[0]
+    make(4, text="Нет света")
+    assert row_ids(operator_client.get(f"/inbox/?q=%23{old}").content.decode()) == [old]
+    by_vk = make(1, text="Свалка во дворе")
+    make(3, text="Свалка у дороги", channel="telegram")  # newer, but another source
+    html = operator_client.get("/inbox/?q=свалка&channel=vk").content.decode()
+    assert row_ids(html) == sorted(by_vk + [old], reverse=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bitmap_scans_puts_the_planner_setting_back():
+    from django.db import connection
+
+    from otklik.cases.selectors import bitmap_scans
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL planner setting")
+
+    def setting() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW enable_indexscan")
+            return cursor.fetchone()[0]
+
+    with bitmap_scans():
+        assert setting() == "off"
+    assert setting() == "on"
+    from django.db import transaction
+
+    with transaction.atomic():
+        with bitmap_scans():
+            assert setting() == "off"
+        assert setting() == "on"  # back within the enclosing transaction too
