@@ -47,6 +47,7 @@ EXCLUDED_MODELS = frozenset(
         "notifications.notification",  # read marks
         "stats.reportdelivery",
         "intake.importrow",  # up to 100 000 rows per import; the import job is recorded
+        "intake.analysisticket",  # the queued analysis message's marker (otklik.intake.dispatch)
         "accounts.loginfailure",  # a failed login is recorded as such
         "nlp.spike",
     }
@@ -83,6 +84,12 @@ def _wanted(label: str) -> bool:
     if not context.current().is_system:
         return True
     return label in SYSTEM_RECORDED_MODELS or _records_system_changes()
+
+
+def records_saves_of(model: type[models.Model]) -> bool:
+    """Would a save of `model` be recorded in the current context? When not, a caller may insert its rows with
+    `bulk_create` (which the handlers do not see) and lose no record: the worker's routing of a post."""
+    return _wanted(model_label(model))
 
 
 def _fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:

@@ -379,20 +379,16 @@ def do_route(
             assignment.role = wanted[dept_id]
             assignment.save(update_fields=["role", "updated_at"])
 
-    created: list[Assignment] = []
-    for dept in [lead, *co_list]:
-        if dept.pk in existing:
-            continue
-        assignment = Assignment.objects.create(
-            incident=incident,
-            department=dept,
-            role=wanted[dept.pk],
-            due_at=due_at,
-            request=request,
-            created_at=now,
+    created = [
+        Assignment(
+            incident=incident, department=dept, role=wanted[dept.pk], due_at=due_at, request=request, created_at=now
         )
+        for dept in [lead, *co_list]
+        if dept.pk not in existing
+    ]
+    _insert_assignments(created)
+    for assignment in created:
         sla_hooks.assignment_started(assignment, new=True)
-        created.append(assignment)
 
     before = {
         "status": incident.status,
@@ -423,6 +419,25 @@ def do_route(
     if created:
         notify_new_assignments(created)
     return created
+
+
+def _insert_assignments(assignments: list[Assignment]) -> None:
+    """Insert new assignments: in one statement when there are several and no save of theirs would be recorded by
+    the security log (the system routes: the worker), else one by one through `save()` (a person routes: each
+    creation is recorded)."""
+    from django.db import connection
+
+    from otklik.audit.signals import records_saves_of
+
+    if (
+        len(assignments) > 1
+        and connection.features.can_return_rows_from_bulk_insert
+        and not records_saves_of(Assignment)
+    ):
+        Assignment.objects.bulk_create(assignments)
+        return
+    for assignment in assignments:
+        assignment.save(force_insert=True)
 
 
 def _cancel_assignment(assignment: Assignment, *, actor: User | None, reason: str) -> None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from contextvars import ContextVar
 from typing import Any
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -40,7 +40,8 @@ from otklik.nlp.places import find_place
 from otklik.notifications.services import coalescing_emails
 from otklik.org.models import Territory, Topic, TopicGroup
 from otklik.org.routing import TextMatcher, find_territories, suggest_route
-from otklik.sla.clocks import remember_channel
+from otklik.sla import hooks as sla_hooks
+from otklik.sla.clocks import deferring_clocks, remember_channel
 
 log = logging.getLogger(__name__)
 
@@ -103,17 +104,62 @@ _NO_ANSWER_KINDS = {PostKind.ABUSIVE: NoAnswerReason.ABUSIVE, PostKind.SPAM: NoA
 def _analyze(post: Post, result: KindResult) -> str:
     # The incident the post belongs to now (read in the transaction), locked, and only while it is `new`; with it,
     # whether it has other posts (most have not: then the post alone is its text, no query for its posts).
-    others = Post.objects.filter(incident=OuterRef("pk")).exclude(pk=post.pk)
-    incident = (
-        Incident.objects.select_for_update(of=("self",))
-        .filter(posts__pk=post.pk, status=IncidentStatus.NEW)
-        .annotate(analysis_other_posts=Exists(others))
-        .first()
-    )
+    found = list(Incident.objects.raw(_lock_sql(), [post.pk, post.pk, IncidentStatus.NEW.value]))
+    incident = found[0] if found else None
     if incident is None:
         return "analysed"
-    with holding_incident(incident):
+    with holding_incident(incident), _knowing_answer_clock(incident):
         return _analyze_incident(post, result, incident)
+
+
+def _lock_sql() -> str:
+    """`_analyze`'s read of the post's incident, as the ORM would write `Incident.objects.select_for_update(of=
+    ("self",)).filter(posts__pk=post, status=status).annotate(analysis_other_posts=Exists(the incident's other
+    posts)).first()` (parameters: the post, the post, the status) — written once per process from the models'
+    metadata: building that query took ~15 % of a post's analysis CPU."""
+    from django.db import connection
+
+    sql = _LOCK_SQL.get(connection.vendor)
+    if sql is not None:
+        return sql
+    quote = connection.ops.quote_name
+    incidents, posts = quote(Incident._meta.db_table), quote(Post._meta.db_table)
+    incident_columns = {field.name: quote(str(field.column)) for field in Incident._meta.concrete_fields}
+    post_columns = {field.name: quote(str(field.column)) for field in Post._meta.concrete_fields}
+    columns = ", ".join(f"{incidents}.{column}" for column in incident_columns.values())
+    pk, post_pk, post_incident = incident_columns["id"], post_columns["id"], post_columns["incident"]
+    sql = (
+        f"SELECT {columns}, EXISTS(SELECT 1 FROM {posts} U0 WHERE U0.{post_incident} = {incidents}.{pk} "  # noqa: S608
+        f"AND NOT (U0.{post_pk} = %s)) AS analysis_other_posts "
+        f"FROM {incidents} INNER JOIN {posts} ON ({incidents}.{pk} = {posts}.{post_incident}) "
+        f"WHERE {posts}.{post_pk} = %s AND {incidents}.{incident_columns['status']} = %s LIMIT 1"
+    )
+    if connection.features.has_select_for_update_of:
+        sql += f" FOR UPDATE OF {incidents}"
+    elif connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    _LOCK_SQL[connection.vendor] = sql
+    return sql
+
+
+_LOCK_SQL: dict[str, str] = {}
+
+
+def _knowing_answer_clock(incident: Incident) -> AbstractContextManager[None]:
+    """The incident's open answer clock as the batch read it (`_batch_answer_clocks`), when the incident, now
+    locked, has not changed since (same `updated_at`: every service that touches its clocks saves it)."""
+    known = _batch_answer_clocks.get()
+    entry = known.pop(incident.pk, None) if known is not None else None
+    if entry is None or entry[0] != incident.updated_at:
+        return nullcontext()
+    return sla_hooks.knowing_answer_clock(incident, entry[1])
+
+
+# The open answer clocks of a batch's `new` incidents, read at once (`_run_batch`): incident id → (its updated_at
+# then, the clock).
+_batch_answer_clocks: ContextVar[dict[int, tuple[dt.datetime, Any]] | None] = ContextVar(
+    "otklik_nlp_batch_answer_clocks", default=None
+)
 
 
 def _analyze_incident(post: Post, result: KindResult, incident: Incident) -> str:
@@ -235,14 +281,18 @@ def analyze_batch(post_id: int, limit: int | None = None) -> dict[int, str]:
     1. The claim. In one transaction the post and the next pending posts (by id: those whose own messages are
        still queued behind this one) are locked — PostgreSQL: `SELECT … FOR UPDATE SKIP LOCKED`, so concurrent
        workers take disjoint batches and leave alone a post being analysed elsewhere; SQLite: the transaction
-       holds the database's write lock. Each post is then claimed as before, `pending` → `done` by a conditional
-       UPDATE, in a savepoint of its own: a post analysed already is "skipped", and a redelivered or repeated task
-       changes nothing.
+       holds the database's write lock. The posts read are claimed together, `pending` → `done` with their kinds,
+       by one conditional UPDATE (`_claim`: none can have been claimed elsewhere since they were read); each one's
+       work then runs in a savepoint of its own. A post analysed already is not pending, so it is not read: a
+       redelivered or repeated task changes nothing.
     2. The models: the kinds of all the texts, and the topics of the texts (for the posts that open their
        incident), are computed in one pass — the TF-IDF transforms and the linear models are several times faster
        over many rows than one by one; an incident of several posts is classified on its joined text as before.
-    3. One commit for the batch (the notifications and other tasks are published after it), and one INSERT for
-       the events of its posts (otklik.cases.services.deferring_events; a failed post's events are dropped).
+    3. One commit for the batch (the notifications and other tasks are published after it), one INSERT for the
+       events of its posts (otklik.cases.services.deferring_events; a failed post's events are dropped), one for
+       the clocks of the assignments its routings create (otklik.sla.clocks.deferring_clocks), and one query for
+       the answer clocks of its incidents, which do_classify's SLA hook would read one by one (used for an
+       incident only when, locked, it is unchanged since: otklik.sla.hooks.knowing_answer_clock).
 
     An error in one post rolls back that post's savepoint only and marks it `failed`; a database error (a lost
     connection, a deadlock) rolls the whole batch back — every post stays `pending` — and is raised for the
@@ -286,16 +336,24 @@ def _run_batch(candidates: Any, limit: int) -> dict[int, str]:
         if not posts:
             return outcomes
         kinds = analyze_kinds([post.text for post in posts])
+        unclaimed = {post.pk: (post.kind, post.negative) for post in posts}
+        _claim(posts, kinds)
         texts = [post.text for post, result in zip(posts, kinds, strict=True) if result.kind not in _NO_ANSWER]
         classified = dict(zip(texts, _classify_many(texts), strict=True))
+        # The answer clocks of the batch's incidents in one query (each would be read by do_classify's SLA hook).
+        incident_ids = {post.incident_id for post in posts if post.incident_id is not None}
+        clocks = sla_hooks.answer_clocks_of(incident_ids) if len(incident_ids) > 1 else {}
         token = _classified.set(classified)
+        clocks_token = _batch_answer_clocks.set(clocks)
         try:
             # The events of the batch's posts (each post's dropped with its savepoint on an error) in one INSERT,
-            # the e-mails of their notifications in one task (per EMAIL_BATCH).
-            with deferring_events(), coalescing_emails():
+            # the clocks of the assignments its routings create likewise, the e-mails of their notifications in
+            # one task (per EMAIL_BATCH).
+            with deferring_events(), deferring_clocks(), coalescing_emails():
                 for post, result in zip(posts, kinds, strict=True):
-                    outcomes[post.pk] = _analyze_in_batch(post, result)
+                    outcomes[post.pk] = _analyze_in_batch(post, result, unclaimed[post.pk])
         finally:
+            _batch_answer_clocks.reset(clocks_token)
             _classified.reset(token)
     return outcomes
 
@@ -313,29 +371,71 @@ def _classify_many(texts: list[str]) -> list[Classification]:
     return list(many(texts))
 
 
-def _analyze_in_batch(post: Post, result: KindResult) -> str:
-    """`analyze_post`'s claim and work for one post of a locked batch, in a savepoint."""
+def _claim(posts: list[Post], kinds: list[KindResult]) -> None:
+    """Claim the batch's posts, `pending` → `done` with their kinds and negativity, in one conditional UPDATE.
+
+    They were read `pending` under the batch's lock (PostgreSQL: their rows, FOR UPDATE; SQLite: the database's
+    write lock, taken by BEGIN IMMEDIATE) in this transaction, so nobody else can have claimed one since: every
+    claim succeeds (each post's own conditional UPDATE, as `analyze_post` does it, would find it pending too). A
+    count that says otherwise rolls the batch back."""
+    from django.db import connection
+
+    meta = Post._meta
+    fields = {field.name: field for field in meta.concrete_fields}
+
+    def column(name: str) -> str:
+        return connection.ops.quote_name(str(fields[name].column))
+
+    table, pk = connection.ops.quote_name(meta.db_table), column("id")
+    types = (
+        fields["id"].rel_db_type(connection),
+        fields["kind"].db_type(connection),
+        fields["negative"].db_type(connection),
+    )
+    row = "SELECT CAST(%s AS {}) AS id, CAST(%s AS {}) AS kind, CAST(%s AS {}) AS negative".format(*types)
+    # Names and types come from the model's metadata; every value goes as a parameter. One statement however many
+    # rows (SQLite ≥ 3.33 and PostgreSQL: UPDATE … FROM): the ORM's CASE WHEN per row and column costs more to
+    # build than the per-post UPDATEs it replaces.
+    sql = (
+        f"UPDATE {table} SET {column('analysis_status')} = %s, {column('analyzed_at')} = %s, "  # noqa: S608
+        f"{column('kind')} = v.kind, {column('negative')} = v.negative "
+        f"FROM ({' UNION ALL '.join([row] * len(posts))}) AS v "
+        f"WHERE {table}.{pk} = v.id AND {table}.{column('analysis_status')} = %s"
+    )
+    now = fields["analyzed_at"].get_db_prep_save(timezone.now(), connection)
+    params: list[Any] = [AnalysisStatus.DONE.value, now]
+    for post, result in zip(posts, kinds, strict=True):
+        params += [post.pk, str(result.kind), result.negative]
+    params.append(AnalysisStatus.PENDING.value)
+    ids = [post.pk for post in posts]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        claimed = cursor.rowcount
+    if claimed != len(ids):
+        raise RuntimeError(f"{len(ids) - claimed} post(s) of the batch changed under its lock")
+    for post, result in zip(posts, kinds, strict=True):
+        post.analysis_status = AnalysisStatus.DONE
+        post.kind = result.kind
+        post.negative = result.negative
+
+
+def _analyze_in_batch(post: Post, result: KindResult, unclaimed: tuple[str, float | None]) -> str:
+    """`analyze_post`'s work for one post of a locked and claimed batch (`_claim`), in a savepoint. A failure marks
+    the post `failed` with the kind and negativity it had before the claim (`unclaimed`), as `analyze_post` leaves
+    it when its claim is rolled back with the work."""
     try:
-        with transaction.atomic():
-            claimed = Post.objects.filter(pk=post.pk, analysis_status=AnalysisStatus.PENDING).update(
-                analysis_status=AnalysisStatus.DONE,
-                analyzed_at=timezone.now(),
-                kind=result.kind,
-                negative=result.negative,
-            )
-            if not claimed:
-                return "skipped"
-            post.kind = result.kind
-            post.negative = result.negative
-            with deferring_events(), coalescing_emails():  # handed to the batch's blocks when the post's work succeeds
-                return _analyze(post, result)
+        # The post's events, clocks and e-mails are handed to the batch's blocks when its work succeeds.
+        with transaction.atomic(), deferring_events(), deferring_clocks(), coalescing_emails():
+            return _analyze(post, result)
     except (OperationalError, InterfaceError):
         raise
     except Exception:
         log.exception("analysis of post %s failed", post.pk)
-        Post.objects.filter(pk=post.pk, analysis_status=AnalysisStatus.PENDING).update(
-            analysis_status=AnalysisStatus.FAILED, analyzed_at=timezone.now()
+        kind, negative = unclaimed
+        Post.objects.filter(pk=post.pk, analysis_status=AnalysisStatus.DONE).update(
+            analysis_status=AnalysisStatus.FAILED, analyzed_at=timezone.now(), kind=kind, negative=negative
         )
+        post.analysis_status, post.kind, post.negative = AnalysisStatus.FAILED, kind, negative
         return "failed"
 
 

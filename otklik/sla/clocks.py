@@ -9,7 +9,8 @@ and in calendar hours and whether the deadline was met.
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -19,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from otklik.core.collecting import collecting
 from otklik.core.errors import IllegalTransition
 from otklik.core.rowcache import RowCache
 from otklik.core.worktime import WorkCalendar, get_calendar
@@ -201,6 +203,13 @@ def do_start_clock(
     if hours is None:
         raise ValueError("give hours or due_at")
     total = float(hours) * 3600
+    deferred = _deferred_clocks.get() if new_target else None
+    if deferred is not None:
+        if due_at is None:
+            due_at = _advance(calendar, calendar_time, start, total)
+        clock = _new_clock(kind, incident, assignment, deadlines, calendar, calendar_time, hours, start, total, due_at)
+        deferred.append(clock)  # inserted with the others at the end of the block (see deferring_clocks)
+        return clock
     with transaction.atomic() if not new_target else nullcontext():
         previous = (
             Clock.objects.none()
@@ -213,18 +222,50 @@ def do_start_clock(
             _stop(old, ClockState.STOPPED, start, calendar)
         if due_at is None:
             due_at = _advance(calendar, calendar_time, start, total)
-        return Clock.objects.create(
-            kind=kind,
-            incident=incident,
-            assignment=assignment,
-            policy=deadlines.policy,
-            calendar_time=calendar_time,
-            hours=Decimal(str(hours)),
-            started_at=start,
-            warn_at=_advance(calendar, calendar_time, start, total * deadlines.warn_fraction),
-            due_at=due_at,
-            long_due_at=_advance(calendar, calendar_time, due_at, float(deadlines.long_overdue_hours) * 3600),
-        )
+        clock = _new_clock(kind, incident, assignment, deadlines, calendar, calendar_time, hours, start, total, due_at)
+        clock.save(force_insert=True)
+        return clock
+
+
+def _new_clock(
+    kind: str,
+    incident: Incident,
+    assignment: Assignment | None,
+    deadlines: Deadlines,
+    calendar: WorkCalendar,
+    calendar_time: bool,
+    hours: Decimal | float,
+    start: dt.datetime,
+    total: float,
+    due_at: dt.datetime,
+) -> Clock:
+    return Clock(
+        kind=kind,
+        incident=incident,
+        assignment=assignment,
+        policy=deadlines.policy,
+        calendar_time=calendar_time,
+        hours=Decimal(str(hours)),
+        started_at=start,
+        warn_at=_advance(calendar, calendar_time, start, total * deadlines.warn_fraction),
+        due_at=due_at,
+        long_due_at=_advance(calendar, calendar_time, due_at, float(deadlines.long_overdue_hours) * 3600),
+    )
+
+
+# The clocks of new targets started inside a `deferring_clocks` block, in the order started.
+_deferred_clocks: ContextVar[list[Clock] | None] = ContextVar("otklik_deferred_clocks", default=None)
+
+
+def deferring_clocks() -> AbstractContextManager[None]:
+    """Inside the block the clocks `do_start_clock` starts for a new target (`new_target`: an incident or an
+    assignment created in this transaction, with no clock to stop) are collected instead of inserted one by one:
+    they are inserted in one statement (bulk_create, in the order started, with the moments computed when they
+    were started) when the block ends without an error — or handed to an enclosing block. An error drops them (the
+    caller rolls its transaction or savepoint back with their targets). For callers that do not read such a clock
+    back from the database inside the block (the worker's analysis of a batch: the clocks of the assignments its
+    routings create); the returned clock has its id only after the insert."""
+    return collecting(_deferred_clocks, Clock.objects.bulk_create)
 
 
 def _check(clock: Clock, to: str) -> None:
@@ -367,6 +408,7 @@ def clock_status(clock: Clock, now: dt.datetime | None = None) -> ClockStatus:
 __all__ = [
     "ClockKind",
     "Deadlines",
+    "deferring_clocks",
     "clock_status",
     "deadlines_for",
     "do_pause_clocks",
