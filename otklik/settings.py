@@ -334,6 +334,12 @@ CELERY_RESULT_BACKEND = env_str("OTKLIK_RESULT_BACKEND", f"db+sqlite:///{VAR_DIR
 CELERY_TASK_ALWAYS_EAGER = env_bool("OTKLIK_CELERY_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
+# Celery's Django fix-up closes the database connections before and after every task unless this is set: each task
+# then connected to PostgreSQL anew (a new server process with cold caches per task; issue 9, docs/BENCHMARKS.md).
+# With it the fix-up closes them only every so many tasks, and otklik.celery closes the unusable or obsolete ones
+# around each task as Django does around a request (CONN_MAX_AGE, CONN_HEALTH_CHECKS: a connection broken by a
+# database restart is not reused).
+CELERY_DB_REUSE_MAX = env_int("OTKLIK_CELERY_DB_REUSE_MAX", 1000)
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"

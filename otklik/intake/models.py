@@ -200,3 +200,22 @@ class ImportRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id}:{self.row_number} {self.outcome}"
+
+
+class AnalysisTicket(models.Model):
+    """The analysis message queued for the newest posts (otklik.intake.dispatch): one row.
+
+    Armed (`from_post_id` set, `armed_at` recent): an `analyze_post(from_post_id)` message is queued and not yet
+    started; it will analyse every post from that id on that is pending when it starts, so a post arriving now
+    sends no message of its own.
+    """
+
+    from_post_id = models.BigIntegerField(_("from post"), null=True, blank=True)
+    armed_at = models.DateTimeField(_("armed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("analysis ticket")
+        verbose_name_plural = _("analysis tickets")
+
+    def __str__(self) -> str:
+        return f"analysis ticket from {self.from_post_id}" if self.from_post_id else "analysis ticket (not armed)"

@@ -32,6 +32,7 @@ from otklik.core.errors import DomainError, NotAllowed
 from otklik.intake.choices import Channel, SourceState
 from otklik.intake.connectors import base as connectors
 from otklik.intake.connectors.base import FetchResult, Item, RateLimited, SourceBroken
+from otklik.intake.dispatch import dispatching_together
 from otklik.intake.models import Post, Source
 
 if TYPE_CHECKING:
@@ -148,8 +149,9 @@ def _store(source: Source, started_cursor: dict[str, Any], fetched: FetchResult,
     """Ingest the items and store the cursor after them, together."""
     result = PollResult(source.pk, "ok", more=bool(fetched.more))
     with transaction.atomic():
-        for item in fetched.items:
-            _ingest(source, item, result)
+        with dispatching_together():  # the new posts go to the analysis together, after the commit
+            for item in fetched.items:
+                _ingest(source, item, result)
         locked = Source.objects.select_for_update().get(pk=source.pk)
         fields: dict[str, Any] = {
             "last_polled_at": now,

@@ -19,6 +19,7 @@ from otklik.cases.choices import OPEN_STATUSES, EventVerb
 from otklik.cases.services import create_incident, do_stop_waiting, record_event
 from otklik.core.errors import DomainError
 from otklik.core.permissions import ensure_service
+from otklik.intake import dispatch
 from otklik.intake.choices import Channel, ImportOutcome, ImportStatus
 from otklik.intake.importing import (
     TARGET_LABELS,
@@ -76,10 +77,12 @@ def do_ingest_post(
     """Store a post once; a repeat (same source and external id) returns the stored one and changes nothing.
 
     1. Look for the post; found → return it (`created=False`).
-    2. In one transaction: create the post and its incident — or attach it to the open incident of the thread
-       when the same author continues there. Two concurrent calls collide on the unique constraint: the loser
-       rolls back and returns the winner's post.
-    3. After commit the worker analyses the post (topic, routing).
+    2. In one transaction: create the post and its incident (a post not written in a thread: the incident first,
+       then the post with it) — or attach it to the open incident of the thread when the same author continues
+       there. Two concurrent calls collide on the unique constraint: the loser rolls back and returns the winner's
+       post.
+    3. After commit the post is handed to the worker's analysis (topic, routing): a queued analysis message takes
+       it, else one is sent (otklik.intake.dispatch).
 
     `received_at` backdates the new incident (imports of history, the demo stream); by default it is now.
     """
@@ -91,45 +94,59 @@ def do_ingest_post(
     if timezone.is_naive(posted_at):
         posted_at = timezone.make_aware(posted_at)
 
-    existing = Post.objects.filter(source=source, external_id=external_id).first()
+    existing = _stored_post(source, external_id)
     if existing is not None:
         return IngestResult(existing, False)
+    fields: dict[str, Any] = {
+        "source": source,
+        "external_id": external_id,
+        "text": text,
+        "posted_at": posted_at,
+        "author_name": author_name.strip(),
+        "author_id": author_id.strip(),
+        "url": url.strip(),
+        "thread_id": thread_id.strip(),
+        "topic_hint": topic,
+    }
     try:
         with transaction.atomic():
-            post = Post.objects.create(
-                source=source,
-                external_id=external_id,
-                text=text,
-                posted_at=posted_at,
-                author_name=author_name.strip(),
-                author_id=author_id.strip(),
-                url=url.strip(),
-                thread_id=thread_id.strip(),
-                topic_hint=topic,
-            )
-            from otklik.satisfaction.services import follow_up_incident
-
-            # A reply of the author to the city's answer in a followed thread (otklik.satisfaction).
-            incident = follow_up_incident(post, _thread_incident(post))
-            if incident is None:
+            if not fields["thread_id"]:
+                # Not a reply in a thread: no thread incident, no follow-up — a new incident, the post saved with it.
                 incident = create_incident(actor=actor, created_at=received_at)
-                post.incident = incident
-                post.save(update_fields=["incident"])
+                post = Post.objects.create(**fields, incident=incident)
             else:
-                post.incident = incident
-                post.save(update_fields=["incident"])
-                record_event(incident, EventVerb.POST_ADDED, actor=actor, after={"post": post.pk})
-                if incident.waiting_since is not None and _from_the_author(post, incident):
-                    do_stop_waiting(incident, actor=None, note=_("The author replied in the thread."))
-            from otklik.intake.tasks import analyze_post
-
-            analyze_post.delay_on_commit(post.pk)
+                post = _ingest_reply(fields, actor=actor, received_at=received_at)
+            dispatch.request_analysis_on_commit(post.pk)
     except IntegrityError:
-        winner = Post.objects.filter(source=source, external_id=external_id).first()
+        winner = _stored_post(source, external_id)
         if winner is None:
             raise
         return IngestResult(winner, False)
     return IngestResult(post, True)
+
+
+def _stored_post(source: Source, external_id: str) -> Post | None:
+    return next(iter(Post.objects.filter(source=source, external_id=external_id).order_by()[:1]), None)
+
+
+def _ingest_reply(fields: dict[str, Any], *, actor: User | None, received_at: dt.datetime | None) -> Post:
+    """A post written in a thread: it joins the author's open incident there, or the followed one
+    (otklik.satisfaction), else it opens a new incident."""
+    from otklik.satisfaction.services import follow_up_incident
+
+    post = Post.objects.create(**fields)
+    incident = follow_up_incident(post, _thread_incident(post))
+    if incident is None:
+        incident = create_incident(actor=actor, created_at=received_at)
+        post.incident = incident
+        post.save(update_fields=["incident"])
+    else:
+        post.incident = incident
+        post.save(update_fields=["incident"])
+        record_event(incident, EventVerb.POST_ADDED, actor=actor, after={"post": post.pk})
+        if incident.waiting_since is not None and _from_the_author(post, incident):
+            do_stop_waiting(incident, actor=None, note=_("The author replied in the thread."))
+    return post
 
 
 def _from_the_author(post: Post, incident: Incident) -> bool:

@@ -7,19 +7,63 @@ from django.db import InterfaceError, OperationalError
 from otklik.ops.recording import RecordedTask, recorded_task, run_key
 
 
-@recorded_task(bind=True, max_retries=5)
+class _AnalysisTask(RecordedTask):
+    """Recorded per message (one TaskRun row per key) but never skipped as done: an `analyze_post(p)` message stands
+    for the posts from `p` on that arrived while it was queued (otklik.intake.dispatch), so a second message for the
+    same `p` is new work, and a redelivered one only finds nothing left to claim."""
+
+    def record_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        return run_key(self.name, args, kwargs)
+
+
+@recorded_task(bind=True, base=_AnalysisTask, periodic=True, max_retries=5, ignore_result=True)
 def analyze_post(self, post_id: int) -> str:  # type: ignore[no-untyped-def]
-    """Classify the post's incident and route it (idempotent: an analysed post is skipped).
+    """Analyse the pending posts from `post_id` on: classify each one's incident and route it (idempotent: a post
+    is claimed `pending` → `done` with its work, so an analysed one is skipped). → what became of `post_id`.
 
-    With it, the pending posts that arrived after it are analysed in the same batch (otklik.nlp.pipeline.
-    analyze_batch; settings.OTKLIK_ANALYSIS_BATCH) and recorded as done runs of their own messages.
+    1. Disarm the analysis ticket (otklik.intake.dispatch): the posts committed from now on send their own message.
+    2. More pending from `post_id` on than one batch takes (settings.OTKLIK_ANALYSIS_BATCH) → the continuation is
+       requested now, from the first post after this batch's share, so another worker starts on it meanwhile.
+    3. The batch (otklik.nlp.pipeline.analyze_batch: `post_id` and the pending posts after it).
+    4. A pending post of this message's range that the batch left (committed late, below the others; not locked by
+       another worker's batch) is handed to the ticket again.
     """
-    from otklik.nlp.pipeline import analyze_batch
-    from otklik.nlp.tasks import record_analysis_runs
+    from otklik.intake.dispatch import disarm, request_analysis
+    from otklik.nlp.pipeline import analyze_batch, batch_size
 
+    disarm(post_id)
+    limit = batch_size()
+    following = _pending_from(post_id)[limit : limit + 1]
+    after = following[0] if following else None
+    if after is not None:
+        request_analysis([after])
     outcomes = analyze_batch(post_id)
-    record_analysis_runs({pk: outcome for pk, outcome in outcomes.items() if pk != post_id})
+    if after is not None or len(outcomes) >= limit:
+        left = _left_behind(post_id, after)
+        if left is not None:
+            request_analysis([left])
     return outcomes.get(post_id, "skipped")
+
+
+def _pending_from(post_id: int, before: int | None = None):  # type: ignore[no-untyped-def]
+    from otklik.intake.choices import AnalysisStatus
+    from otklik.intake.models import Post
+
+    rows = Post.objects.filter(pk__gte=post_id, analysis_status=AnalysisStatus.PENDING)
+    if before is not None:
+        rows = rows.filter(pk__lt=before)
+    return rows.order_by("pk").values_list("pk", flat=True)
+
+
+def _left_behind(post_id: int, before: int | None) -> int | None:
+    """The first post from `post_id` on (below `before`) still pending and not being analysed by another batch."""
+    from django.db import connection, transaction
+
+    rows = _pending_from(post_id, before)
+    with transaction.atomic():
+        if connection.features.has_select_for_update_skip_locked:
+            rows = rows.select_for_update(skip_locked=True)
+        return rows.first()
 
 
 @recorded_task(periodic=True)

@@ -182,10 +182,14 @@ def test_a_worker_killed_mid_task_loses_nothing_and_does_nothing_twice(
         # The killed message itself was delivered again to the fresh worker (and acknowledged: the queue is empty).
         log = second_log.read_text(errors="replace")
         assert f"analyze_post[{killed_task_id}] received" in log, log[-3000:]
-        # Recorded done once each (a batch may analyse both posts under either message: otklik.nlp.pipeline).
+        # Each message recorded done; its result is what became of its own post, "skipped" when the other message's
+        # batch took it (a batch analyses the pending posts from its post on: otklik.intake.dispatch).
+        results = []
         for post in (killed, waiting):
             run = TaskRun.objects.get(key=run_key("otklik.intake.tasks.analyze_post", (post.pk,), {}))
-            assert (run.status, run.result) == (TaskRunStatus.DONE, "routed")
+            assert run.status == TaskRunStatus.DONE
+            results.append(run.result)
+        assert "routed" in results and set(results) <= {"routed", "skipped"}, results
 
 
 def _backends() -> int:

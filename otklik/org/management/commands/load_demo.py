@@ -826,6 +826,7 @@ def _no_background_work() -> Iterator[None]:
         mock.patch.object(DjangoTask, "delay_on_commit", _dropped),
         mock.patch.object(DjangoTask, "apply_async_on_commit", _dropped),
         mock.patch("otklik.notifications.services.enqueue_emails", _dropped),
+        mock.patch("otklik.intake.dispatch.request_analysis_on_commit", _dropped),
     ):
         yield
 
