@@ -94,7 +94,9 @@ def test_it_answers_503_quickly_when_the_broker_port_is_closed(client, broker_do
     assert body["checks"]["broker"]["ok"] is False
     assert body["checks"]["broker"]["transport"] == "redis"
     assert body["checks"]["worker"]["ok"] is True
-    assert elapsed < 2
+    # A refused connection fails at once: no retries (kombu's default would retry for ever). The bound is loose,
+    # several times the one-second broker timeout, as the CI machine may be busy (2.2 s seen at load ~5).
+    assert elapsed < 5
 
 
 def test_it_reveals_no_broker_address_or_password(client, broker_down, worker_alive):
