@@ -670,6 +670,13 @@ def generate(args: argparse.Namespace) -> dict[str, int]:
         "UPDATE cases_incident i SET reopened_at = e.at FROM (SELECT incident_id, max(created_at) AS at "
         "FROM cases_event WHERE verb = 'reopened' GROUP BY incident_id) e WHERE i.id = e.incident_id"
     )
+    # The channels of an incident's posts, as `refresh_channels` keeps them (the inbox's «source» filter).
+    cursor.execute(
+        "UPDATE cases_incident i SET channels = c.channels FROM (SELECT p.incident_id, "
+        "',' || string_agg(DISTINCT s.channel, ',' ORDER BY s.channel) || ',' AS channels FROM intake_post p "
+        "JOIN intake_source s ON s.id = p.source_id WHERE p.incident_id IS NOT NULL GROUP BY p.incident_id) c "
+        "WHERE i.id = c.incident_id"
+    )
 
     for model in (Incident, Post, Assignment, Event, Answer, Clock):
         move_sequence(cursor, model._meta.db_table)

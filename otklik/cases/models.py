@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -14,6 +16,18 @@ from otklik.cases.choices import (
     IncidentStatus,
     NoAnswerReason,
 )
+
+
+def channels_value(codes: Iterable[str]) -> str:
+    """`Incident.channels` for posts from these channels: sorted, distinct, each between commas (",im,vk,");
+    "" for none."""
+    found = sorted({code for code in codes if code})
+    return f",{','.join(found)}," if found else ""
+
+
+def channel_mark(code: str) -> str:
+    """What `Incident.channels` contains when a post of the incident comes from the channel `code`."""
+    return f",{code},"
 
 
 class Incident(models.Model):
@@ -78,6 +92,10 @@ class Incident(models.Model):
     # Set by `do_reopen` only (the last reopening; a `reopened` event each time): the inbox's «reopened» filter reads
     # it instead of the events (docs/BENCHMARKS.md, issue 9).
     reopened_at = models.DateTimeField(_("last reopened"), null=True, blank=True)
+    # The channels of the incident's posts, sorted and delimited: ",telegram,vk," ("" without posts). Kept by
+    # `refresh_channels` wherever a post joins or leaves an incident: the inbox's «source» filter tests it
+    # (`channel_mark`) instead of looking for a post of the channel (docs/BENCHMARKS.md).
+    channels = models.CharField(_("channels of the posts"), max_length=128, blank=True, default="", editable=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -99,7 +117,10 @@ class Incident(models.Model):
             # The open incidents only (a tenth of a city's history): the open views listed by due time (closed
             # incidents keep their due time), and counted under any filter in one pass over this index alone.
             models.Index(
-                fields=["due_at", "id", "status", "owner", "group", "lead_department", "territory", "created_at"],
+                fields=[
+                    *("due_at", "id", "status", "owner", "group", "lead_department", "territory", "created_at"),
+                    "channels",
+                ],
                 condition=models.Q(status__in=sorted(OPEN_STATUSES)),
                 name="incident_open_due",
             ),

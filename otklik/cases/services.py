@@ -31,7 +31,7 @@ from otklik.cases.choices import (
     NoAnswerReason,
     ReworkCriterion,
 )
-from otklik.cases.models import Assignment, Attachment, Event, Incident, ReworkComment
+from otklik.cases.models import Assignment, Attachment, Event, Incident, ReworkComment, channels_value
 from otklik.core.collecting import collecting
 from otklik.core.errors import DomainError, IllegalTransition, NotAllowed
 from otklik.core.permissions import ensure_assignment_actor, ensure_service
@@ -52,6 +52,31 @@ ROUTABLE_STATUSES = frozenset({S.NEW, S.TRIAGE, S.ROUTED, S.ANSWERING})
 
 
 # --- helpers ----------------------------------------------------------------------------------------------
+
+REFRESH_BATCH = 1000
+
+
+def refresh_channels(incident_ids: Iterable[int | None]) -> None:
+    """Recompute `Incident.channels` of these incidents from their posts' sources (call it inside the transaction
+    that moved the posts). The incidents are locked first, so the posts are read after any other transaction
+    moving posts of theirs has committed; rows already right are not written."""
+    from otklik.intake.models import Post  # noqa: PLC0415 - app boundary
+
+    ids = sorted({pk for pk in incident_ids if pk is not None})
+    for start in range(0, len(ids), REFRESH_BATCH):
+        chunk = ids[start : start + REFRESH_BATCH]
+        locked = list(
+            Incident.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values_list("pk", flat=True)
+        )
+        codes: dict[int, set[str]] = {pk: set() for pk in locked}
+        rows = Post.objects.filter(incident_id__in=locked).order_by().values_list("incident_id", "source__channel")
+        for incident_id, channel in rows.distinct():
+            codes[incident_id].add(channel)
+        by_value: dict[str, list[int]] = {}
+        for pk, found in codes.items():
+            by_value.setdefault(channels_value(found), []).append(pk)
+        for value, pks in by_value.items():
+            Incident.objects.filter(pk__in=pks).exclude(channels=value).update(channels=value)
 
 
 def record_event(
@@ -206,10 +231,15 @@ def answer_due_at(start: dt.datetime, priority: bool) -> dt.datetime:
 # --- creation and classification --------------------------------------------------------------------------
 
 
-def create_incident(*, created_at: dt.datetime | None = None, actor: User | None = None) -> Incident:
-    """A new incident for a new post (called by intake inside its transaction)."""
+def create_incident(
+    *, created_at: dt.datetime | None = None, actor: User | None = None, channels: str = ""
+) -> Incident:
+    """A new incident for a new post (called by intake inside its transaction); `channels`: its post's
+    (`channels_value`), when the post comes with it."""
     now = created_at or timezone.now()
-    incident = Incident.objects.create(status=S.NEW, created_at=now, due_at=answer_due_at(now, False))
+    incident = Incident.objects.create(
+        status=S.NEW, created_at=now, due_at=answer_due_at(now, False), channels=channels
+    )
     record_event(incident, EventVerb.CREATED, actor=actor, after={"status": S.NEW}, at=now)
     sla_hooks.incident_created(incident)
     return incident
@@ -756,6 +786,7 @@ def do_merge(incident: Incident, *, into: Incident, actor: User | None, note: st
     check_incident_transition(incident, S.MERGED)
     post_ids = list(incident.posts.values_list("pk", flat=True))
     incident.posts.update(incident=into)
+    refresh_channels([incident.pk, into.pk])
     for assignment in incident.assignments.filter(status__in=ASSIGNMENT_ACTIVE).select_related("department"):
         _cancel_assignment(assignment, actor=actor, reason=_("Merged into #%(id)s.") % {"id": into.pk})
     incident.merged_into = into
@@ -792,6 +823,7 @@ def do_split(incident: Incident, *, post_ids: Sequence[int], actor: User | None,
         raise DomainError(_("At least one post must stay in the incident."), field="post_ids")
     new = create_incident(actor=actor)
     posts.update(incident=new)
+    refresh_channels([incident.pk, new.pk])
     _set_status(new, S.TRIAGE, actor=actor, note=note)
     record_event(incident, EventVerb.SPLIT, actor=actor, after={"incident": new.pk, "post_ids": sorted(found)})
     if actor is not None:
@@ -814,6 +846,7 @@ def do_unmerge(incident: Incident, *, actor: User | None, note: str = "") -> Inc
 
     Post.objects.filter(pk__in=post_ids, incident_id=incident.merged_into_id).update(incident=incident)
     target_id = incident.merged_into_id
+    refresh_channels([incident.pk, target_id])
     incident.merged_into = None
     _set_status(incident, S.TRIAGE, actor=actor, note=note, extra_fields=["merged_into"], verb=EventVerb.SPLIT)
     sla_hooks.incident_reopened(incident)

@@ -421,6 +421,7 @@ def do_save_source(
         if created and not token:
             raise DomainError(_("Enter the token: without it the source cannot be polled."), field="token")
         reset = created or source.account != account or bool(token)
+        moved = not created and source.channel != channel
         source.channel = channel
         source.account = account
         source.name = name.strip() or source.name or account
@@ -450,6 +451,12 @@ def do_save_source(
                     "last_error",
                     "next_poll_at",
                 ]
+            )
+        if moved:  # its posts' incidents now have a post of another channel
+            from otklik.cases.services import refresh_channels  # noqa: PLC0415 - app boundary
+
+            refresh_channels(
+                Post.objects.filter(source=source).exclude(incident=None).values_list("incident_id", flat=True)
             )
         _log(actor, source, _("Created.") if created else _("Changed."), added=created)
     return source, created

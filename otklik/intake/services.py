@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from otklik.cases.choices import OPEN_STATUSES, EventVerb
-from otklik.cases.services import create_incident, do_stop_waiting, record_event
+from otklik.cases.models import Incident, channel_mark, channels_value
+from otklik.cases.services import create_incident, do_stop_waiting, record_event, refresh_channels
 from otklik.core.errors import DomainError
 from otklik.core.permissions import ensure_service
 from otklik.intake import dispatch
@@ -37,7 +38,6 @@ from otklik.intake.models import ImportJob, ImportRow, Post, Source
 
 if TYPE_CHECKING:
     from otklik.accounts.models import User
-    from otklik.cases.models import Incident
     from otklik.org.models import Topic
 
 
@@ -112,7 +112,9 @@ def do_ingest_post(
         with transaction.atomic():
             if not fields["thread_id"]:
                 # Not a reply in a thread: no thread incident, no follow-up — a new incident, the post saved with it.
-                incident = create_incident(actor=actor, created_at=received_at)
+                incident = create_incident(
+                    actor=actor, created_at=received_at, channels=channels_value([source.channel])
+                )
                 post = Post.objects.create(**fields, incident=incident)
             else:
                 post = _ingest_reply(fields, actor=actor, received_at=received_at)
@@ -137,16 +139,25 @@ def _ingest_reply(fields: dict[str, Any], *, actor: User | None, received_at: dt
     post = Post.objects.create(**fields)
     incident = follow_up_incident(post, _thread_incident(post))
     if incident is None:
-        incident = create_incident(actor=actor, created_at=received_at)
+        incident = create_incident(actor=actor, created_at=received_at, channels=channels_value([post.source.channel]))
         post.incident = incident
         post.save(update_fields=["incident"])
     else:
         post.incident = incident
         post.save(update_fields=["incident"])
+        _add_channel(incident, post.source.channel)
         record_event(incident, EventVerb.POST_ADDED, actor=actor, after={"post": post.pk})
         if incident.waiting_since is not None and _from_the_author(post, incident):
             do_stop_waiting(incident, actor=None, note=_("The author replied in the thread."))
     return post
+
+
+def _add_channel(incident: Incident, channel: str) -> None:
+    """A post of `channel` joined `incident`: its `channels` name the channel (read under a lock, so a move of
+    its posts meanwhile is seen; usually the thread's own channel, already there: nothing written)."""
+    current = Incident.objects.select_for_update().filter(pk=incident.pk).values_list("channels", flat=True).first()
+    if current is not None and channel_mark(channel) not in current:
+        refresh_channels([incident.pk])
 
 
 def _from_the_author(post: Post, incident: Incident) -> bool:
