@@ -9,18 +9,16 @@ Visibility (issue 2, "object-level permissions everywhere"):
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
-from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from otklik.cases.choices import AssignmentStatus
 from otklik.cases.models import Assignment, Attachment, Incident
+from otklik.core.pg import local_settings
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from otklik.accounts.models import User
 
 
@@ -92,26 +90,16 @@ def incidents_of_department(queryset: QuerySet[Incident], department_id: int) ->
     )
 
 
-@contextmanager
-def bitmap_scans() -> Iterator[None]:
+def bitmap_scans() -> AbstractContextManager[None]:
     """Run the queries of the block without plain index scans (PostgreSQL's `enable_indexscan = off` for the block).
 
     A search in a window of the newest incidents (`search_incidents(from_id=…)`) is fast when each post index's
     matches are AND-ed with the incident range as bitmaps (~100 ms for a frequent word at 1M posts); PostgreSQL
     prefers walking the range of the incident index and testing every post's text instead, costing the substring
     test as free — it is not (`UPPER` of a long Cyrillic text per row: 4–6× slower; docs/BENCHMARKS.md). Index-only
-    and bitmap scans stay allowed. The setting is local to the transaction and put back at the end of the block.
+    and bitmap scans stay allowed. The setting is put back at the end of the block.
     """
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('enable_indexscan'), set_config('enable_indexscan', 'off', true)")
-        previous = cursor.fetchone()[0]
-        try:
-            yield
-        finally:
-            cursor.execute("SELECT set_config('enable_indexscan', %s, true)", [previous])
+    return local_settings(enable_indexscan="off")
 
 
 def search_incidents(

@@ -50,12 +50,11 @@ import datetime as dt
 import math
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import (
     BigIntegerField,
     BooleanField,
@@ -85,6 +84,7 @@ from otklik.answers.choices import AnswerKind, AnswerStatus
 from otklik.answers.models import Answer
 from otklik.cases.choices import OPEN_STATUSES, AssignmentStatus, EventVerb, IncidentStatus
 from otklik.cases.models import Assignment, Event, Incident, ReworkComment
+from otklik.core.pg import local_settings
 from otklik.core.worktime import city_zone, get_calendar
 from otklik.intake.models import Post
 from otklik.org.models import Department, TopicGroup
@@ -395,14 +395,6 @@ def filter_on_time(
     return _with_judgement(queryset, now or timezone.now()).filter(ON_TIME if on_time else LATE)
 
 
-def filter_reopened(queryset: QuerySet[Incident]) -> QuerySet[Incident]:
-    """The incidents of `queryset` reopened at least once (a `reopened` event): the inbox's `reopened=1` filter."""
-    # IN over the reopened events' incident ids (found by the event (verb, incident) index), not a correlated EXISTS:
-    # PostgreSQL then looks the few reopened incidents up by their keys instead of probing every incident
-    # (1M posts: the inbox's capped count 250 → 90 ms).
-    return queryset.filter(pk__in=Event.objects.filter(verb=EventVerb.REOPENED).values("incident_id"))
-
-
 # --- the figures -----------------------------------------------------------------------------------------------
 
 
@@ -429,19 +421,11 @@ def compute_stats(
     return stats
 
 
-@contextmanager
-def figures_queries() -> Iterator[None]:
+def figures_queries() -> AbstractContextManager[None]:
     """Run the figures' queries without PostgreSQL's JIT compilation. Their plans are costed high (a month of a
     big city), so PostgreSQL compiles them with inlining and optimisation, which took longer than the queries
-    themselves (2.6 s of JIT for a 0.5 s query at 1M posts, EXPLAIN ANALYZE). `SET LOCAL` lasts until the end of
-    the transaction (of the enclosing one when this block is nested in another)."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL jit = off")
-        yield
+    themselves (2.6 s of JIT for a 0.5 s query at 1M posts, EXPLAIN ANALYZE)."""
+    return local_settings(jit="off")
 
 
 def city_day(field_name: str, days: list[dt.date]) -> Func | TruncDate:
@@ -1036,7 +1020,6 @@ __all__ = [
     "Stats",
     "StatsFilters",
     "filter_on_time",
-    "filter_reopened",
     "place_mood",
     "as_api",
     "compute_stats",
