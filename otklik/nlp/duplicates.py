@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import defaultdict
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from otklik.cases.choices import OPEN_STATUSES
@@ -36,17 +34,6 @@ MAX_CANDIDATES = 300
 
 def _texts(incident: Incident) -> list[str]:
     return list(incident.posts.order_by("posted_at", "pk").values_list("text", flat=True))
-
-
-def _texts_of(incident_ids: list[int]) -> dict[int, list[str]]:
-    """The post texts of many incidents in one query (each in posting order)."""
-    from otklik.intake.models import Post
-
-    texts: dict[int, list[str]] = defaultdict(list)
-    rows = Post.objects.filter(incident_id__in=incident_ids).order_by("posted_at", "pk")
-    for incident_id, text in rows.values_list("incident_id", "text"):
-        texts[incident_id].append(text)
-    return texts
 
 
 @lru_cache(maxsize=20_000)
@@ -133,23 +120,16 @@ def find_duplicate(
     place = place_key(address)
     street = street_key(incident, texts)
     start = incident.created_at - dt.timedelta(hours=window_hours)
-    # Only incidents that can pass the subject-or-place test below are read (one query for their texts).
-    relevant = Q(address=incident.address) if incident.address else Q(pk__in=[])
-    if incident.topic_id is not None:
-        relevant |= Q(topic_id=incident.topic_id) | Q(topic__isnull=True, group_id=incident.group_id)
-    elif incident.group_id is not None:
-        relevant |= Q(group_id=incident.group_id)
-    if address is not None and place:  # the same place: a candidate naming the street, or one known only by text
-        relevant |= Q(address__icontains=address.street) | Q(address="")
-    rows = list(
-        Incident.objects.filter(status__in=OPEN_STATUSES, merged_into__isnull=True, created_at__gte=start)
-        .filter(Q(created_at__lt=incident.created_at) | Q(created_at=incident.created_at, pk__lt=incident.pk))
-        .filter(relevant)
-        .exclude(pk=incident.pk)
-        .order_by("-created_at", "-pk")
-        .values_list("pk", "address", "topic_id", "group_id")[:MAX_CANDIDATES]  # what the comparison reads
-    )
-    candidates = [_Candidate(*row) for row in rows]
+    # Only incidents that can pass the subject-or-place test below are read, with their texts, in one query.
+    rows = _candidates(incident, start, street=address.street if address is not None and place else None)
+    candidates: list[_Candidate] = []
+    texts_by_incident: dict[int, list[str]] = {}
+    for pk, candidate_address, topic_id, group_id, text in rows:
+        if pk not in texts_by_incident:
+            candidates.append(_Candidate(pk, candidate_address, topic_id, group_id))
+            texts_by_incident[pk] = []
+        if text is not None:
+            texts_by_incident[pk].append(text)
 
     def passes(candidate: _Candidate, candidate_texts: list[str]) -> bool:
         candidate_place = place_key(incident_address(candidate, candidate_texts))
@@ -160,20 +140,101 @@ def find_duplicate(
             return False  # two different streets (or microdistricts), houses known or not
         return bool(place and place == candidate_place) or _same_subject(incident, candidate)
 
-    # A candidate whose own address field names its place is judged without its texts; the texts (one query) are
-    # read only for the others and for the candidates left to compare.
-    known = {c.pk for c in candidates if c.address and _address(c.address) is not None}
-    left = [c for c in candidates if c.pk not in known or passes(c, [])]
-    texts_by_incident = _texts_of([c.pk for c in left]) if left else {}
+    # A candidate whose own address field names its place is judged by it, not by its texts.
     best: tuple[float, _Candidate] | None = None
-    for candidate in left:
-        candidate_texts = texts_by_incident.get(candidate.pk, [])
-        if candidate.pk not in known and not passes(candidate, candidate_texts):
+    for candidate in candidates:
+        candidate_texts = texts_by_incident[candidate.pk]
+        known = bool(candidate.address) and _address(candidate.address) is not None
+        if not passes(candidate, [] if known else candidate_texts):
             continue
         score = similarity(words, lemma_set(candidate_texts))
         if score >= SIMILARITY_THRESHOLD and (best is None or score > best[0]):
             best = (score, candidate)
     return Incident.objects.get(pk=best[1].pk) if best is not None else None
+
+
+def _candidates(
+    incident: Incident, start: dt.datetime, *, street: str | None
+) -> list[tuple[int, str, int | None, int | None, str | None]]:
+    """The open incidents `find_duplicate` compares with `incident`, newest first (at most MAX_CANDIDATES), each
+    with its post texts in posting order: rows (id, address, topic, group, a post's text or None when it has none).
+
+    A candidate is open, not merged, created in [start, incident) (a tie in time: the lower id) and one of: the
+    same address field; the same topic, or no topic and the same group (the group when `incident` has no topic);
+    with `street` (the incident's place is known to the house), an address field naming the street, or none at all.
+
+    As the ORM would write `Incident.objects.filter(...).filter(Q(address=…) | Q(topic_id=…) | …).order_by(
+    "-created_at", "-pk")[:MAX_CANDIDATES]` joined with the candidates' posts; written once per process and shape
+    from the models' metadata: building that query and its posts' took about a third of the duplicate search."""
+    from django.db import connection
+
+    clauses: list[str] = []
+    params: list[Any] = []
+    if incident.address:
+        clauses.append("address")
+        params.append(incident.address)
+    if incident.topic_id is not None:
+        clauses.append("topic" if incident.group_id is not None else "topic_no_group")
+        params += [incident.topic_id] + ([incident.group_id] if incident.group_id is not None else [])
+    elif incident.group_id is not None:
+        clauses.append("group")
+        params.append(incident.group_id)
+    if street is not None:
+        clauses.append("street")
+        params.append(f"%{connection.ops.prep_for_like_query(street)}%")
+    if not clauses:
+        return []  # nothing can pass the subject-or-place test
+    created = Incident._meta.get_field("created_at")
+    start_value, created_value = (
+        created.get_db_prep_value(value, connection) for value in (start, incident.created_at)
+    )
+    params = [*OPEN_STATUSES, start_value, created_value, created_value, incident.pk, *params]
+    with connection.cursor() as cursor:
+        cursor.execute(_candidates_sql(connection, tuple(clauses)), params)
+        return list(cursor.fetchall())
+
+
+def _candidates_sql(connection: Any, clauses: tuple[str, ...]) -> str:
+    key = (connection.vendor, clauses)
+    sql = _CANDIDATES_SQL.get(key)
+    if sql is not None:
+        return sql
+    from otklik.intake.models import Post
+
+    quote = connection.ops.quote_name
+    incidents, posts = quote(Incident._meta.db_table), quote(Post._meta.db_table)
+    i = {field.name: f"{incidents}.{quote(str(field.column))}" for field in Incident._meta.concrete_fields}
+    p = {field.name: f"P.{quote(str(field.column))}" for field in Post._meta.concrete_fields}
+    address_field = Incident._meta.get_field("address")
+    like = connection.operators["icontains"] % "%s"
+    address_cast = connection.ops.lookup_cast("icontains", address_field.get_internal_type()) % i["address"]
+    conditions = {
+        "address": f"{i['address']} = %s",
+        "topic": f"{i['topic']} = %s OR ({i['topic']} IS NULL AND {i['group']} = %s)",
+        "topic_no_group": f"{i['topic']} = %s OR ({i['topic']} IS NULL AND {i['group']} IS NULL)",
+        "group": f"{i['group']} = %s",
+        "street": f"{address_cast} {like} OR {i['address']} = ''",
+    }
+    relevant = " OR ".join(f"({conditions[clause]})" for clause in clauses)
+    statuses = ", ".join(["%s"] * len(OPEN_STATUSES))
+    inner = (
+        f"SELECT {i['id']} AS id, {i['address']} AS address, {i['topic']} AS topic_id, "  # noqa: S608
+        f"{i['group']} AS group_id, "
+        f"{i['created_at']} AS created_at FROM {incidents} "
+        f"WHERE {i['status']} IN ({statuses}) AND {i['merged_into']} IS NULL AND {i['created_at']} >= %s "
+        f"AND ({i['created_at']} < %s OR ({i['created_at']} = %s AND {i['id']} < %s)) AND ({relevant}) "
+        f"ORDER BY {i['created_at']} DESC, {i['id']} DESC LIMIT {int(MAX_CANDIDATES)}"
+    )
+    sql = (
+        f"SELECT C.id, C.address, C.topic_id, C.group_id, {p['text']} FROM ({inner}) C "  # noqa: S608
+        f"LEFT JOIN {posts} P ON {p['incident']} = C.id "
+        f"ORDER BY C.created_at DESC, C.id DESC, {p['posted_at']} ASC, {p['id']} ASC"
+    )
+    _CANDIDATES_SQL[key] = sql
+    return sql
+
+
+_CANDIDATES_SQL: dict[tuple[str, tuple[str, ...]], str] = {}
 
 
 class _Candidate(NamedTuple):

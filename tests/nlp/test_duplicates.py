@@ -93,3 +93,84 @@ def test_the_same_topic_at_another_known_address_is_another_problem(operator):
     second.address = "улица Интернациональная, 20"
     second.save(update_fields=["address"])
     assert find_duplicate(second) is None
+
+
+def _orm_candidates(incident, start, street):
+    """The candidate query as the ORM writes it (the reference `duplicates._candidates` must equal)."""
+    from django.db.models import Q
+
+    from otklik.cases.choices import OPEN_STATUSES
+    from otklik.cases.models import Incident
+    from otklik.intake.models import Post
+    from otklik.nlp.duplicates import MAX_CANDIDATES
+
+    relevant = Q(address=incident.address) if incident.address else Q(pk__in=[])
+    if incident.topic_id is not None:
+        relevant |= Q(topic_id=incident.topic_id) | Q(topic__isnull=True, group_id=incident.group_id)
+    elif incident.group_id is not None:
+        relevant |= Q(group_id=incident.group_id)
+    if street is not None:
+        relevant |= Q(address__icontains=street) | Q(address="")
+    rows = list(
+        Incident.objects.filter(status__in=OPEN_STATUSES, merged_into__isnull=True, created_at__gte=start)
+        .filter(Q(created_at__lt=incident.created_at) | Q(created_at=incident.created_at, pk__lt=incident.pk))
+        .filter(relevant)
+        .order_by("-created_at", "-pk")
+        .values_list("pk", "address", "topic_id", "group_id")[:MAX_CANDIDATES]
+    )
+    texts: dict[int, list[str]] = {}
+    for incident_id, text in (
+        Post.objects.filter(incident_id__in=[row[0] for row in rows])
+        .order_by("posted_at", "pk")
+        .values_list("incident_id", "text")
+    ):
+        texts.setdefault(incident_id, []).append(text)
+    return [(*row, text) for row in rows for text in (texts.get(row[0]) or [None])]
+
+
+def test_the_candidate_query_reads_what_the_orm_query_reads(reference):
+    """`_candidates` is hand-written SQL (built once per shape): for every shape of the question (address or not;
+    topic with or without group, group only, neither; a street or not, with LIKE's wildcards in it) it returns the
+    rows of the ORM's query, in its order, with each candidate's texts in posting order."""
+    from otklik.cases.models import Incident
+    from otklik.intake.models import Post
+    from otklik.nlp import duplicates
+    from otklik.org.models import TopicGroup
+
+    water = Topic.objects.get(name="Отсутствие горячей воды")
+    other_topic = Topic.objects.exclude(group=water.group).first()
+    other_group = TopicGroup.objects.exclude(pk=water.group_id).first()
+    now = timezone.now()
+    shapes = [
+        ("улица Ленина, 5", water, water.group),
+        ("улица Ленина, 7", None, water.group),
+        ("", None, None),
+        ("", water, water.group),
+        ("улица 50%_Лет, 1", other_topic, other_topic.group),
+        ("улица 50xxЛет, 2", None, other_group),
+        ("улица Ленина, 5", None, None),
+        ("проспект Мира, 1", water, None),
+    ]
+    made = []
+    for n, (address, topic, group) in enumerate(shapes * 3):
+        incident = ingest(f"Текст номер {n} про воду", received_at=now - dt.timedelta(hours=n))
+        Incident.objects.filter(pk=incident.pk).update(
+            address=address, topic=topic, group=group, created_at=now - dt.timedelta(hours=n % 9)
+        )
+        made.append(incident)
+    # A second post on some, a closed one, one merged and one outside the window.
+    Post.objects.filter(incident=made[1]).update(posted_at=now - dt.timedelta(hours=3))
+    ingest("Ещё одно сообщение", received_at=now)
+    Post.objects.filter(incident__isnull=False).exclude(incident__in=made).update(incident=made[1])
+    do_mark_no_answer(made[2], actor=None, reason=NoAnswerReason.NOT_MUNICIPAL)
+    Incident.objects.filter(pk=made[3].pk).update(merged_into=made[4], status=IncidentStatus.MERGED)
+    Incident.objects.filter(pk=made[5].pk).update(created_at=now - dt.timedelta(hours=100))
+
+    checked = 0
+    for incident in Incident.objects.filter(pk__in=[i.pk for i in made]):
+        for street in (None, "Ленина", "50%_Лет", "ленина"):
+            start = incident.created_at - dt.timedelta(hours=72)
+            expected = _orm_candidates(incident, start, street)
+            assert duplicates._candidates(incident, start, street=street) == expected, (incident.pk, street)
+            checked += bool(expected)
+    assert checked > 40  # most questions have candidates: the comparison is not of empty lists
