@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from otklik.notifications.email import TRANSIENT_MAIL_ERRORS, DeliveryBusy, deliver, unsent_ids
+from otklik.notifications.email import TRANSIENT_MAIL_ERRORS, DeliveryBusy, deliver, deliver_many, unsent_ids
 from otklik.ops.recording import recorded_task
 
 log = logging.getLogger(__name__)
@@ -55,21 +55,14 @@ def sweep_unsent_emails() -> int:
 
 @recorded_task(transient=(OperationalError, InterfaceError), max_retries=5, retry_backoff=30)
 def send_notification_emails(notification_ids: list[int]) -> int:
-    """Send the e-mails of many notifications (one message for a sweep's batch instead of one per notification).
+    """Send the e-mails of many notifications (one message for a batch instead of one per notification).
 
-    Each e-mail is claimed by `deliver` as in send_notification_email, so a redelivered batch sends nothing twice;
-    an e-mail that fails for a passing reason gets a task of its own, with that task's retries and back-off.
+    `deliver_many` claims them all at once, so a redelivered batch sends nothing twice; an e-mail that fails for a
+    passing reason (or is held by another delivery) gets a task of its own, with that task's retries and back-off.
     """
-    sent = 0
-    retry_alone: tuple[type[Exception], ...] = (*TRANSIENT_MAIL_ERRORS, DeliveryBusy)
-    for pk in notification_ids:
-        try:
-            deliver(pk, final_attempt=False)
-            sent += 1
-        except retry_alone:
-            send_notification_email.delay(pk)
-        except Exception:  # a permanent error: `deliver` stored it on the row (failed); go on with the others
-            log.exception("e-mail of notification %s failed", pk)
+    sent, again = deliver_many(notification_ids)
+    for pk in again:
+        send_notification_email.delay(pk)
     return sent
 
 
