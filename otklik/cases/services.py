@@ -193,6 +193,12 @@ def holding_incident(incident: Incident) -> Iterator[Incident]:
         _held.reset(token)
 
 
+def is_held(incident: Incident) -> bool:
+    """Whether this very instance is held locked by the caller (`holding_incident`)."""
+    held = _held.get()
+    return held is not None and held.get(incident.pk) is incident
+
+
 def _atomic_service(func: Any) -> Any:
     """`transaction.atomic` for a service whose first argument is an incident — without a savepoint of its own
     when that incident is held (`holding_incident`): the holder's transaction (the worker's per-post savepoint)
@@ -786,7 +792,13 @@ def do_merge(incident: Incident, *, into: Incident, actor: User | None, note: st
     check_incident_transition(incident, S.MERGED)
     post_ids = list(incident.posts.values_list("pk", flat=True))
     incident.posts.update(incident=into)
-    refresh_channels([incident.pk, into.pk])
+    # Both incidents are locked and their `channels` exact (every move of posts keeps them so under the lock): the
+    # target's become the union of the two, the merged one's none (it keeps no post); no need to read the posts.
+    union = channels_value([*into.channels.split(","), *incident.channels.split(",")])
+    if union != into.channels:
+        Incident.objects.filter(pk=into.pk).update(channels=union)
+        into.channels = union
+    incident.channels = ""
     for assignment in incident.assignments.filter(status__in=ASSIGNMENT_ACTIVE).select_related("department"):
         _cancel_assignment(assignment, actor=actor, reason=_("Merged into #%(id)s.") % {"id": into.pk})
     incident.merged_into = into
@@ -797,7 +809,7 @@ def do_merge(incident: Incident, *, into: Incident, actor: User | None, note: st
         S.MERGED,
         actor=actor,
         note=note,
-        extra_fields=["merged_into"],
+        extra_fields=["merged_into", "channels"],
         verb=EventVerb.MERGED,
         after_extra={"merged_into": into.pk, "post_ids": post_ids},
     )

@@ -105,7 +105,17 @@ def _same_subject(a: Incident, b: Incident | _Candidate) -> bool:
 def find_duplicate(
     incident: Incident, *, window_hours: float = WINDOW_HOURS, texts: list[str] | None = None
 ) -> Incident | None:
-    """The open incident, created within the window before this one, most similar to it about the same problem.
+    """The open incident, created within the window before this one, most similar to it about the same problem
+    (see `duplicate_of`); None when there is none."""
+    pk = duplicate_of(incident, window_hours=window_hours, texts=texts)
+    return Incident.objects.get(pk=pk) if pk is not None else None
+
+
+def duplicate_of(
+    incident: Incident, *, window_hours: float = WINDOW_HOURS, texts: list[str] | None = None
+) -> int | None:
+    """The id of the open incident, created within the window before this one, most similar to it about the same
+    problem.
 
     A candidate must be open (not merged), created before `incident` (ties: the lower id), have texts at least
     `SIMILARITY_THRESHOLD` alike, and share the place (street and house) or the topic (the group when a topic is
@@ -150,7 +160,7 @@ def find_duplicate(
         score = similarity(words, lemma_set(candidate_texts))
         if score >= SIMILARITY_THRESHOLD and (best is None or score > best[0]):
             best = (score, candidate)
-    return Incident.objects.get(pk=best[1].pk) if best is not None else None
+    return best[1].pk if best is not None else None
 
 
 def _candidates(
@@ -251,11 +261,19 @@ def do_merge_duplicate(
     incident: Incident, *, window_hours: float = WINDOW_HOURS, texts: list[str] | None = None
 ) -> Incident | None:
     """Merge `incident` into its duplicate (see `find_duplicate`) by the system; returns the target or None."""
-    from otklik.cases.services import do_merge
+    from otklik.cases.services import do_merge, holding_incident, is_held
 
-    target = find_duplicate(incident, window_hours=window_hours, texts=texts)
-    if target is None:
+    pk = duplicate_of(incident, window_hours=window_hours, texts=texts)
+    if pk is None:
         return None
-    note = _("Automatically: the same question as #%(id)s.") % {"id": target.pk}
-    do_merge(incident, into=target, actor=None, note=note)
+    note = _("Automatically: the same question as #%(id)s.") % {"id": pk}
+    if not is_held(incident):
+        target = Incident.objects.get(pk=pk)
+        do_merge(incident, into=target, actor=None, note=note)
+        return target
+    # The worker's analysis holds `incident` locked: the target, locked after it as do_merge would, is read once
+    # and held too, so do_merge does not read it again.
+    target = Incident.objects.select_for_update().get(pk=pk)
+    with holding_incident(target):
+        do_merge(incident, into=target, actor=None, note=note)
     return target

@@ -210,7 +210,8 @@ def do_start_clock(
         clock = _new_clock(kind, incident, assignment, deadlines, calendar, calendar_time, hours, start, total, due_at)
         deferred.append(clock)  # inserted with the others at the end of the block (see deferring_clocks)
         return clock
-    with transaction.atomic() if not new_target else nullcontext():
+    # No savepoint of its own inside a caller's transaction: an error rolls back with the caller's unit.
+    with transaction.atomic(savepoint=False) if not new_target else nullcontext():
         previous = (
             Clock.objects.none()
             if new_target
@@ -303,7 +304,7 @@ def do_stop_clocks(
     at = at or timezone.now()
     calendar = get_calendar()
     stopped = []
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # inside a caller's transaction, no savepoint of its own
         clocks = Clock.objects.select_for_update().filter(incident=incident, kind__in=kinds, state__in=OPEN_STATES)
         if assignment is not None:
             clocks = clocks.filter(assignment=assignment)
