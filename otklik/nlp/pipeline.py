@@ -282,8 +282,8 @@ def analyze_batch(post_id: int, limit: int | None = None) -> dict[int, str]:
        still queued behind this one) are locked — PostgreSQL: `SELECT … FOR UPDATE SKIP LOCKED`, so concurrent
        workers take disjoint batches and leave alone a post being analysed elsewhere; SQLite: the transaction
        holds the database's write lock. The posts read are claimed together, `pending` → `done` with their kinds,
-       by one conditional UPDATE (`_claim`: none can have been claimed elsewhere since they were read); each one's
-       work then runs in a savepoint of its own. A post analysed already is not pending, so it is not read: a
+       by one conditional UPDATE (`_claim`: none can have been claimed elsewhere since they were read); then each
+       one's work, one after the other, in the batch's transaction. A post analysed already is not pending, so it is not read: a
        redelivered or repeated task changes nothing.
     2. The models: the kinds of all the texts, and the topics of the texts (for the posts that open their
        incident), are computed in one pass — the TF-IDF transforms and the linear models are several times faster
@@ -294,7 +294,8 @@ def analyze_batch(post_id: int, limit: int | None = None) -> dict[int, str]:
        the answer clocks of its incidents, which do_classify's SLA hook would read one by one (used for an
        incident only when, locked, it is unchanged since: otklik.sla.hooks.knowing_answer_clock).
 
-    An error in one post rolls back that post's savepoint only and marks it `failed`; a database error (a lost
+    An error in one post rolls the batch back and does it again with a savepoint per post (`_run_batch`): the
+    error then rolls back that post's savepoint only and marks it `failed`; a database error (a lost
     connection, a deadlock) rolls the whole batch back — every post stays `pending` — and is raised for the
     task's retry. A worker that dies mid-batch leaves its posts `pending` and unlocked (the database ends its
     session): the redelivered message takes them again (it asks for the same post and the ones after it), and the
@@ -324,7 +325,21 @@ def analyze_posts(post_ids: list[int], limit: int | None = None) -> dict[int, st
     return outcomes
 
 
+class _PostFailed(Exception):
+    """A post of a batch analysed without savepoints failed: the batch is rolled back and done again with them."""
+
+
 def _run_batch(candidates: Any, limit: int) -> dict[int, str]:
+    """The batch's work with no savepoint per post (two statements less per post); an error in one post rolls the
+    whole batch back (its claim too) and the batch is done again with a savepoint per post, which fails that post
+    only. Errors are rare: the second pass is the exception."""
+    try:
+        return _run_batch_once(candidates, limit, savepoints=False)
+    except _PostFailed:
+        return _run_batch_once(candidates, limit, savepoints=True)
+
+
+def _run_batch_once(candidates: Any, limit: int, *, savepoints: bool) -> dict[int, str]:
     from django.db import connection
 
     outcomes: dict[int, str] = {}
@@ -351,7 +366,10 @@ def _run_batch(candidates: Any, limit: int) -> dict[int, str]:
             # one task (per EMAIL_BATCH).
             with deferring_events(), deferring_clocks(), coalescing_emails():
                 for post, result in zip(posts, kinds, strict=True):
-                    outcomes[post.pk] = _analyze_in_batch(post, result, unclaimed[post.pk])
+                    if savepoints:
+                        outcomes[post.pk] = _analyze_in_batch(post, result, unclaimed[post.pk])
+                    else:
+                        outcomes[post.pk] = _analyze_without_savepoint(post, result)
         finally:
             _batch_answer_clocks.reset(clocks_token)
             _classified.reset(token)
@@ -417,6 +435,17 @@ def _claim(posts: list[Post], kinds: list[KindResult]) -> None:
         post.analysis_status = AnalysisStatus.DONE
         post.kind = result.kind
         post.negative = result.negative
+
+
+def _analyze_without_savepoint(post: Post, result: KindResult) -> str:
+    """`analyze_post`'s work for one post of a locked and claimed batch, in the batch's transaction; any error but a
+    database's (raised for the task's retry) becomes `_PostFailed`."""
+    try:
+        return _analyze(post, result)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as exc:
+        raise _PostFailed(post.pk) from exc
 
 
 def _analyze_in_batch(post: Post, result: KindResult, unclaimed: tuple[str, float | None]) -> str:

@@ -242,4 +242,17 @@ def test_the_batch_is_claimed_in_one_statement_and_a_failed_post_is_left_as_one_
         for q in queries.captured_queries
         if q["sql"].startswith('UPDATE "intake_post"') and "analysis_status" in q["sql"]
     ]
-    assert len(claims) == 2  # the batch's claim, and the failed post's mark
+    # The first pass's claim (rolled back with that pass when the post failed), the second pass's with a savepoint
+    # per post, and the failed post's mark.
+    assert len(claims) == 3
+
+
+def test_a_batch_without_errors_is_claimed_once_and_opens_no_savepoint(rules):
+    batch = [_post(text, f"c-{i}") for i, text in enumerate(TEXTS[:5])]
+    with CaptureQueriesContext(connection) as queries:
+        outcomes = analyze_batch(batch[0].pk, limit=len(batch))
+    assert "failed" not in outcomes.values()
+    sqls = [q["sql"] for q in queries.captured_queries]
+    assert sum(1 for sql in sqls if sql.startswith('UPDATE "intake_post"') and "analysis_status" in sql) == 1
+    # One: the batch's own transaction, a savepoint inside the test's (none per post).
+    assert len([sql for sql in sqls if sql.upper().startswith("SAVEPOINT")]) == 1
