@@ -37,7 +37,7 @@ from otklik.nlp.duplicates import do_merge_duplicate
 from otklik.nlp.gazetteer import get_gazetteer
 from otklik.nlp.kind import KindResult, analyze_kind, analyze_kinds
 from otklik.nlp.places import find_place
-from otklik.notifications.services import coalescing_emails
+from otklik.notifications.services import coalescing_emails, deferring_notices
 from otklik.org.models import Territory, Topic, TopicGroup
 from otklik.org.routing import TextMatcher, find_territories, suggest_route
 from otklik.sla import hooks as sla_hooks
@@ -283,14 +283,15 @@ def analyze_batch(post_id: int, limit: int | None = None) -> dict[int, str]:
        workers take disjoint batches and leave alone a post being analysed elsewhere; SQLite: the transaction
        holds the database's write lock. The posts read are claimed together, `pending` → `done` with their kinds,
        by one conditional UPDATE (`_claim`: none can have been claimed elsewhere since they were read); then each
-       one's work, one after the other, in the batch's transaction. A post analysed already is not pending, so it is not read: a
-       redelivered or repeated task changes nothing.
+       one's work, one after the other, in the batch's transaction. A post analysed already is not pending, so it
+       is not read: a redelivered or repeated task changes nothing.
     2. The models: the kinds of all the texts, and the topics of the texts (for the posts that open their
        incident), are computed in one pass — the TF-IDF transforms and the linear models are several times faster
        over many rows than one by one; an incident of several posts is classified on its joined text as before.
     3. One commit for the batch (the notifications and other tasks are published after it), one INSERT for the
        events of its posts (otklik.cases.services.deferring_events; a failed post's events are dropped), one for
-       the clocks of the assignments its routings create (otklik.sla.clocks.deferring_clocks), and one query for
+       the clocks of the assignments its routings create (otklik.sla.clocks.deferring_clocks), one for the
+       notifications of those assignments (otklik.notifications.services.deferring_notices), and one query for
        the answer clocks of its incidents, which do_classify's SLA hook would read one by one (used for an
        incident only when, locked, it is unchanged since: otklik.sla.hooks.knowing_answer_clock).
 
@@ -364,7 +365,7 @@ def _run_batch_once(candidates: Any, limit: int, *, savepoints: bool) -> dict[in
             # The events of the batch's posts (each post's dropped with its savepoint on an error) in one INSERT,
             # the clocks of the assignments its routings create likewise, the e-mails of their notifications in
             # one task (per EMAIL_BATCH).
-            with deferring_events(), deferring_clocks(), coalescing_emails():
+            with deferring_events(), deferring_clocks(), coalescing_emails(), deferring_notices():
                 for post, result in zip(posts, kinds, strict=True):
                     if savepoints:
                         outcomes[post.pk] = _analyze_in_batch(post, result, unclaimed[post.pk])
@@ -454,7 +455,7 @@ def _analyze_in_batch(post: Post, result: KindResult, unclaimed: tuple[str, floa
     it when its claim is rolled back with the work."""
     try:
         # The post's events, clocks and e-mails are handed to the batch's blocks when its work succeeds.
-        with transaction.atomic(), deferring_events(), deferring_clocks(), coalescing_emails():
+        with transaction.atomic(), deferring_events(), deferring_clocks(), coalescing_emails(), deferring_notices():
             return _analyze(post, result)
     except (OperationalError, InterfaceError):
         raise

@@ -144,6 +144,29 @@ BULK_ROWS = 1000
 
 
 def do_notify_bulk(notices: Iterable[BulkNotice]) -> list[int]:
+    """`_insert_notices` — or, inside a `deferring_notices` block, the notices kept for the block's one INSERT at its
+    end (then no id is known yet: an empty list is returned)."""
+    deferred = _deferred_notices.get()
+    if deferred is not None:
+        deferred.extend(notices)
+        return []
+    return _insert_notices(notices)
+
+
+# The notices given to do_notify_bulk inside a `deferring_notices` block, in the order given.
+_deferred_notices: ContextVar[list[BulkNotice] | None] = ContextVar("otklik_deferred_notices", default=None)
+
+
+def deferring_notices() -> AbstractContextManager[None]:
+    """Inside the block do_notify_bulk collects the notices instead of inserting each call's: they are inserted in
+    one statement (`_insert_notices`, e-mailed as it does) when the block ends without an error — or handed to an
+    enclosing block. An error drops them (the caller rolls its transaction or savepoint back with what they were
+    about). For callers that do not read the notifications back inside the block: the worker's analysis of a batch
+    of posts, whose routings notify the departments."""
+    return collecting(_deferred_notices, _insert_notices)
+
+
+def _insert_notices(notices: Iterable[BulkNotice]) -> list[int]:
     """do_notify for thousands of recipients at once (the SLA sweep): the notifications are inserted by
     `INSERT … ON CONFLICT (recipient, dedup_key) DO NOTHING RETURNING id` — on PostgreSQL one statement over
     `unnest` of one array per column, on SQLite (≥ 3.35) a multi-row VALUES per BULK_ROWS rows — so a notice already
