@@ -108,7 +108,9 @@ def _analyze(post: Post, result: KindResult) -> str:
     incident = found[0] if found else None
     if incident is None:
         return "analysed"
-    with holding_incident(incident), _knowing_answer_clock(incident):
+    # The incident's own fields changed by the services (classification, place, routing…) are written by one UPDATE
+    # at the end.
+    with holding_incident(incident, one_update=True), _knowing_answer_clock(incident):
         return _analyze_incident(post, result, incident)
 
 

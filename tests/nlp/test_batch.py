@@ -416,3 +416,39 @@ def test_a_new_incidents_clocks_are_started_without_looking_for_posts_or_clocks(
     assert 'FROM "sla_clock"' not in sql.replace('INSERT INTO "sla_clock"', "")  # no open clock to stop
     assert _savepoints(queries) == 0
     assert Clock.objects.filter(incident=incident, state="running").count() >= 1
+
+
+def _incident_updates(queries: CaptureQueriesContext) -> list[str]:
+    return [q["sql"] for q in queries.captured_queries if q["sql"].startswith('UPDATE "cases_incident"')]
+
+
+def test_the_analysis_writes_the_incidents_row_once_with_everything_its_services_changed(rules):
+    post = _post("Третий день нет горячей воды, улица Ленина, 5", "one-update")
+    with CaptureQueriesContext(connection) as queries:
+        assert analyze_post(post.pk) == "routed"
+    updates = [sql for sql in _incident_updates(queries) if '"due_at" = %s WHERE' not in sql]  # the SLA hook's own
+    assert len(updates) == 1
+    incident = Incident.objects.get(pk=post.incident_id)
+    assert incident.status == IncidentStatus.ROUTED
+    assert incident.topic is not None and incident.lead_department is not None
+    assert incident.address == "улица Ленина, 5"
+    assert incident.updated_at > incident.created_at
+
+
+def test_holding_with_one_update_writes_the_gathered_fields_at_the_end_and_nothing_after_an_error():
+    incident = _incident()
+    with transaction.atomic():
+        locked = Incident.objects.select_for_update().get(pk=incident.pk)
+        with CaptureQueriesContext(connection) as queries, holding_incident(locked, one_update=True):
+            do_update_incident(locked, actor=None, address="улица Мира, 1")
+            do_update_incident(locked, actor=None, territory=None, address="улица Мира, 2")
+            assert Incident.objects.get(pk=incident.pk).address == ""  # not written yet
+        assert len(_incident_updates(queries)) == 1
+    assert Incident.objects.get(pk=incident.pk).address == "улица Мира, 2"
+
+    with transaction.atomic():
+        locked = Incident.objects.select_for_update().get(pk=incident.pk)
+        with pytest.raises(DomainError), transaction.atomic(), holding_incident(locked, one_update=True):
+            do_update_incident(locked, actor=None, address="улица Мира, 3")
+            do_update_incident(locked, actor=None, status="closed")
+    assert Incident.objects.get(pk=incident.pk).address == "улица Мира, 2"
