@@ -810,8 +810,11 @@ def do_restore(incident: Incident, *, actor: User | None, note: str) -> Incident
 
 
 @_atomic_service
-def do_merge(incident: Incident, *, into: Incident, actor: User | None, note: str = "") -> Incident:
-    """Merge `incident` into `into`: its posts move there; it gets status `merged` and `merged_into`."""
+def do_merge(
+    incident: Incident, *, into: Incident, actor: User | None, note: str = "", post_ids: Sequence[int] | None = None
+) -> Incident:
+    """Merge `incident` into `into`: its posts move there; it gets status `merged` and `merged_into`. `post_ids`:
+    the incident's posts, when the caller read them under the incident's lock (they cannot have changed since)."""
     ensure_service(actor)
     if incident.pk == into.pk:
         raise DomainError(_("An incident cannot be merged into itself."), field="into")
@@ -820,7 +823,7 @@ def do_merge(incident: Incident, *, into: Incident, actor: User | None, note: st
     if into.status == S.MERGED:
         raise DomainError(_("Incident #%(id)s is itself merged; choose the one it was merged into.") % {"id": into.pk})
     check_incident_transition(incident, S.MERGED)
-    post_ids = list(incident.posts.values_list("pk", flat=True))
+    post_ids = list(incident.posts.values_list("pk", flat=True)) if post_ids is None else list(post_ids)
     incident.posts.update(incident=into)
     # Both incidents are locked and their `channels` exact (every move of posts keeps them so under the lock): the
     # target's become the union of the two, the merged one's none (it keeps no post); no need to read the posts.
@@ -829,8 +832,9 @@ def do_merge(incident: Incident, *, into: Incident, actor: User | None, note: st
         Incident.objects.filter(pk=into.pk).update(channels=union)
         into.channels = union
     incident.channels = ""
-    for assignment in incident.assignments.filter(status__in=ASSIGNMENT_ACTIVE).select_related("department"):
-        _cancel_assignment(assignment, actor=actor, reason=_("Merged into #%(id)s.") % {"id": into.pk})
+    if incident.status != S.NEW:  # a `new` incident has no assignments (see do_route)
+        for assignment in incident.assignments.filter(status__in=ASSIGNMENT_ACTIVE).select_related("department"):
+            _cancel_assignment(assignment, actor=actor, reason=_("Merged into #%(id)s.") % {"id": into.pk})
     incident.merged_into = into
     # Incidents merged into this one earlier follow their posts: `merged_into` always names a live incident.
     Incident.objects.filter(merged_into=incident, status=S.MERGED).update(merged_into=into)

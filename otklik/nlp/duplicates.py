@@ -258,9 +258,14 @@ class _Candidate(NamedTuple):
 
 
 def do_merge_duplicate(
-    incident: Incident, *, window_hours: float = WINDOW_HOURS, texts: list[str] | None = None
+    incident: Incident,
+    *,
+    window_hours: float = WINDOW_HOURS,
+    texts: list[str] | None = None,
+    post_ids: list[int] | None = None,
 ) -> Incident | None:
-    """Merge `incident` into its duplicate (see `find_duplicate`) by the system; returns the target or None."""
+    """Merge `incident` into its duplicate (see `find_duplicate`) by the system; returns the target or None.
+    `post_ids`: the incident's posts, read by the caller under the incident's lock (see do_merge)."""
     from otklik.cases.services import do_merge, holding_incident, is_held
 
     pk = duplicate_of(incident, window_hours=window_hours, texts=texts)
@@ -275,5 +280,5 @@ def do_merge_duplicate(
     # and held too, so do_merge does not read it again.
     target = Incident.objects.select_for_update().get(pk=pk)
     with holding_incident(target):
-        do_merge(incident, into=target, actor=None, note=note)
+        do_merge(incident, into=target, actor=None, note=note, post_ids=post_ids)
     return target

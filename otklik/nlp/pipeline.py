@@ -204,7 +204,7 @@ def _analyze_incident(post: Post, result: KindResult, incident: Incident) -> str
         changes["address"] = place.display
     if changes:
         incident = do_update_incident(incident, actor=None, **changes)
-    if do_merge_duplicate(incident, texts=texts) is not None:
+    if do_merge_duplicate(incident, texts=texts, post_ids=[pk for pk, _text, _hint in rows]) is not None:
         return "merged"
 
     threshold = settings.OTKLIK_CLASSIFIER_THRESHOLD

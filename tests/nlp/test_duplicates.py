@@ -174,3 +174,29 @@ def test_the_candidate_query_reads_what_the_orm_query_reads(reference):
             assert duplicates._candidates(incident, start, street=street) == expected, (incident.pk, street)
             checked += bool(expected)
     assert checked > 40  # most questions have candidates: the comparison is not of empty lists
+
+
+def test_the_analysis_merges_a_duplicate_with_the_posts_it_read_and_no_look_for_assignments(reference):
+    """The worker's merge: the target is read once and held, the merged incident's posts are the ones the analysis
+    read under its lock, and a `new` incident has no assignments to look for."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from otklik.intake.models import Post
+    from otklik.nlp.pipeline import analyze_batch
+
+    first = ingest(FIRST, received_at=_ago(5))
+    do_classify(first, topic=Topic.objects.get(name="Отсутствие горячей воды"), actor=None)
+    second = ingest(SAME)
+    post = Post.objects.get(incident=second)
+    with CaptureQueriesContext(connection) as queries:
+        assert analyze_batch(post.pk, limit=5) == {post.pk: "merged"}
+    second.refresh_from_db()
+    assert (second.status, second.merged_into_id, second.channels) == (IncidentStatus.MERGED, first.pk, "")
+    assert set(Post.objects.filter(incident=first).values_list("pk", flat=True)) == {
+        post.pk,
+        *first.posts.values_list("pk", flat=True),
+    }
+    sqls = [q["sql"] for q in queries.captured_queries]
+    assert not [sql for sql in sqls if 'FROM "cases_assignment"' in sql]
+    assert not [sql for sql in sqls if sql.startswith('SELECT "intake_post"."id" AS "pk" FROM "intake_post"')]
