@@ -488,6 +488,9 @@ OTKLIK_CLASSIFIER = env_str("OTKLIK_CLASSIFIER", "otklik.nlp.learned.LearnedClas
 OTKLIK_CLASSIFIER_THRESHOLD = env_float("OTKLIK_CLASSIFIER_THRESHOLD", 0.5)
 # At most this many pending posts are analysed together by one analysis task (docs/NLP.md, "Batches"); 1 = one by one.
 OTKLIK_ANALYSIS_BATCH = env_int("OTKLIK_ANALYSIS_BATCH", 16)
+# The analysis message that intake sends for a new post waits this long (s) before a worker takes it, so that the
+# posts arriving meanwhile ride on it and are analysed as one batch (docs/NLP.md, "Batches"); 0 = at once.
+OTKLIK_ANALYSIS_GATHER_SECONDS = env_float("OTKLIK_ANALYSIS_GATHER_SECONDS", 0.25)
 # Where the default model built from the shipped corpus is cached (one subdirectory per corpus + recipe digest).
 OTKLIK_CLASSIFIER_DEFAULT_DIR = Path(env_str("OTKLIK_CLASSIFIER_DEFAULT_DIR", str(VAR_DIR / "nlp" / "default")))
 # Default working-hour deadlines (DOMAIN.md): department information, answer (normal / priority).

@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import partial
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -41,14 +42,18 @@ from otklik.core.collecting import collecting
 from otklik.intake.models import AnalysisTicket
 
 #: An armed ticket older than this is taken as lost: the next post arms it again (a second message).
-TICKET_STALE = dt.timedelta(seconds=30)
+TICKET_STALE = dt.timedelta(seconds=30)  # far above OTKLIK_ANALYSIS_GATHER_SECONDS
 _TICKET = 1
 
 
-def request_analysis(post_ids: Iterable[int]) -> bool:
+def request_analysis(post_ids: Iterable[int], *, gather: bool = True) -> bool:
     """Make sure a queued analysis message covers these committed posts; → True when a message was sent.
 
-    Call after the commit of the posts (`request_analysis_on_commit` does). Ids only.
+    Call after the commit of the posts (`request_analysis_on_commit` does). Ids only. `gather`: the message waits
+    `OTKLIK_ANALYSIS_GATHER_SECONDS` before a worker takes it (a countdown), so that the posts arriving meanwhile
+    ride on it: a live stream is analysed in batches instead of one post or two per message, as two workers keeping
+    up with it would otherwise take them. The worker's own requests (a continuation, posts left behind) do not wait:
+    the posts are there already.
     """
     ids = [int(pk) for pk in post_ids]
     if not ids:
@@ -68,8 +73,12 @@ def request_analysis(post_ids: Iterable[int]) -> bool:
     )
     from otklik.intake.tasks import analyze_post
 
+    wait = float(getattr(settings, "OTKLIK_ANALYSIS_GATHER_SECONDS", 0)) if gather else 0.0
     try:
-        analyze_post.delay(low)
+        if wait > 0:
+            analyze_post.apply_async((low,), countdown=wait)
+        else:
+            analyze_post.delay(low)
     except BaseException:
         if armed:  # nothing queued after all: the next post arms it again (these are left to the sweep)
             AnalysisTicket.objects.filter(pk=_TICKET, from_post_id=low, armed_at=now).update(

@@ -36,12 +36,12 @@ def analyze_post(self, post_id: int) -> str:  # type: ignore[no-untyped-def]
     following = _pending_from(post_id)[limit : limit + 1]
     after = following[0] if following else None
     if after is not None:
-        request_analysis([after])
+        request_analysis([after], gather=False)
     outcomes = analyze_batch(post_id)
     if after is not None or len(outcomes) >= limit:
         left = _left_behind(post_id, after)
         if left is not None:
-            request_analysis([left])
+            request_analysis([left], gather=False)
     return outcomes.get(post_id, "skipped")
 
 

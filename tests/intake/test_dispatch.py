@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -60,10 +61,15 @@ class Broker:
     def __init__(self) -> None:
         self.queue: list[int] = []
         self.sent: list[int] = []
+        self.countdowns: list[float | None] = []
 
     def delay(self, post_id: int) -> None:
-        self.queue.append(post_id)
-        self.sent.append(post_id)
+        self.apply_async((post_id,))
+
+    def apply_async(self, args: tuple[int], countdown: float | None = None) -> None:
+        self.queue.append(args[0])
+        self.sent.append(args[0])
+        self.countdowns.append(countdown)
 
     def deliver(self, limit: int = 100) -> list[str]:
         results = []
@@ -77,6 +83,7 @@ class Broker:
 def broker(monkeypatch):
     broker = Broker()
     monkeypatch.setattr(analyze_task, "delay", broker.delay)
+    monkeypatch.setattr(analyze_task, "apply_async", broker.apply_async)
     return broker
 
 
@@ -158,17 +165,36 @@ def test_a_stale_ticket_is_armed_again(rules, broker):
 
 
 def test_a_failed_publish_disarms_the_ticket(rules, monkeypatch, django_capture_on_commit_callbacks):
-    def broker_down(post_id: int) -> None:
+    def broker_down(*args: object, **kwargs: object) -> None:
         raise ConnectionError("the broker is away")
 
-    monkeypatch.setattr(analyze_task, "delay", broker_down)
+    monkeypatch.setattr(analyze_task, "apply_async", broker_down)
     with pytest.raises(ConnectionError):
         request_analysis([7])
     assert AnalysisTicket.objects.get().from_post_id is None
-    sent: list[int] = []
-    monkeypatch.setattr(analyze_task, "delay", sent.append)
+    sent: list[tuple[tuple[int], float]] = []
+    monkeypatch.setattr(analyze_task, "apply_async", lambda args, countdown: sent.append((args, countdown)))
     assert request_analysis([8]) is True
-    assert sent == [8]
+    assert sent == [((8,), settings.OTKLIK_ANALYSIS_GATHER_SECONDS)]
+
+
+def test_intakes_message_waits_to_gather_the_posts_and_the_workers_continuation_does_not(
+    rules, broker, django_capture_on_commit_callbacks, settings
+):
+    settings.OTKLIK_ANALYSIS_BATCH = 2
+    posts = [ingest(django_capture_on_commit_callbacks, text, f"g-{i}") for i, text in enumerate(TEXTS[:5])]
+    assert broker.countdowns == [settings.OTKLIK_ANALYSIS_GATHER_SECONDS]  # one message, waiting to gather
+    assert settings.OTKLIK_ANALYSIS_GATHER_SECONDS > 0
+    broker.deliver()
+    assert broker.sent[0] == posts[0].pk
+    assert broker.countdowns[1:] and all(countdown is None for countdown in broker.countdowns[1:])  # continuations
+    assert pending() == 0
+
+
+def test_no_gathering_sends_at_once(rules, broker, django_capture_on_commit_callbacks, settings):
+    settings.OTKLIK_ANALYSIS_GATHER_SECONDS = 0
+    ingest(django_capture_on_commit_callbacks, TEXTS[0], "now-1")
+    assert broker.countdowns == [None]
 
 
 def test_a_lost_message_is_recovered_by_the_sweep(rules, broker, django_capture_on_commit_callbacks, monkeypatch):
