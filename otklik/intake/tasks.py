@@ -23,7 +23,8 @@ def analyze_post(self, post_id: int) -> str:  # type: ignore[no-untyped-def]
 
     1. Disarm the analysis ticket (otklik.intake.dispatch): the posts committed from now on send their own message.
     2. More pending from `post_id` on than one batch takes (settings.OTKLIK_ANALYSIS_BATCH) → the continuation is
-       requested now, from the first post after this batch's share, so another worker starts on it meanwhile.
+       requested now, from the first post after this batch's share, so another worker starts on it meanwhile — at
+       once when a whole batch more is waiting, else after the gathering wait (otklik.intake.dispatch).
     3. The batch (otklik.nlp.pipeline.analyze_batch: `post_id` and the pending posts after it).
     4. A pending post of this message's range that the batch left (committed late, below the others; not locked by
        another worker's batch) is handed to the ticket again.
@@ -33,10 +34,11 @@ def analyze_post(self, post_id: int) -> str:  # type: ignore[no-untyped-def]
 
     disarm(post_id)
     limit = batch_size()
-    following = _pending_from(post_id)[limit : limit + 1]
+    following = list(_pending_from(post_id)[limit : 2 * limit])
     after = following[0] if following else None
     if after is not None:
-        request_analysis([after], gather=False)
+        # Less than a batch beyond this one: the continuation waits to gather the posts arriving meanwhile.
+        request_analysis([after], gather=len(following) < limit)
     outcomes = analyze_batch(post_id)
     if after is not None or len(outcomes) >= limit:
         left = _left_behind(post_id, after)

@@ -187,7 +187,8 @@ def test_intakes_message_waits_to_gather_the_posts_and_the_workers_continuation_
     assert settings.OTKLIK_ANALYSIS_GATHER_SECONDS > 0
     broker.deliver()
     assert broker.sent[0] == posts[0].pk
-    assert broker.countdowns[1:] and all(countdown is None for countdown in broker.countdowns[1:])  # continuations
+    # The continuations: at once while a whole batch more waits (5 posts, batches of 2), then gathering.
+    assert broker.countdowns[1:] == [None, settings.OTKLIK_ANALYSIS_GATHER_SECONDS]
     assert pending() == 0
 
 
