@@ -266,6 +266,22 @@ def cpu_seconds(pids: list[int], *, children: bool = False) -> float:
     return total
 
 
+def cpu_by_process(pids: list[int]) -> dict[int, float]:
+    """pid → user + system CPU seconds, for those of these processes still running; {} without psutil."""
+    try:
+        import psutil
+    except ImportError:
+        return {}
+    found = {}
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        found[pid] = times.user + times.system
+    return found
+
+
 def database_backends(db: str) -> list[int]:
     """The PostgreSQL server processes serving the bench database (on this machine: their CPU is counted)."""
     from django.db import connection
@@ -383,13 +399,13 @@ def run_layout(
                     consumers(workers, on=False)
                     ids, fed = feed(f"{layout}-run{run}", batch, args.feeders)
                     backends = database_backends(args.db)
-                    cpu0 = cpu_seconds(worker_pids, children=True), cpu_seconds(backends)
+                    cpu0 = cpu_seconds(worker_pids, children=True), cpu_by_process(backends)
                     start = time.perf_counter()
                     consumers(workers, on=True)
                     feed_cpu = 0.0
                 else:
                     backends = database_backends(args.db)
-                    cpu0 = cpu_seconds(worker_pids, children=True), cpu_seconds(backends)
+                    cpu0 = cpu_seconds(worker_pids, children=True), cpu_by_process(backends)
                     own0 = os.times()
                     start = time.perf_counter()
                     ids, fed = feed(f"{layout}-run{run}", batch, args.feeders)
@@ -402,7 +418,9 @@ def run_layout(
                     raise SystemExit(f"run {run}: {pending(ids)} posts still pending after the timeout")
                 backends_after = set(backends) | set(database_backends(args.db))
                 worker_cpu = cpu_seconds(worker_pids, children=True) - cpu0[0]
-                pg_cpu = cpu_seconds(sorted(backends_after)) - cpu0[1]
+                # A backend that ended during the run is left out (its CPU since the start is not known).
+                pg_after = cpu_by_process(sorted(backends_after))
+                pg_cpu = sum(seconds - cpu0[1].get(pid, 0.0) for pid, seconds in pg_after.items())
                 total = done - start
                 n = len(ids)
                 row["rate"].append(n / total)
