@@ -190,7 +190,9 @@ def test_a_post_locked_by_a_dead_worker_is_taken_when_its_session_ends(rules, mo
     takes it."""
     if not connection.features.has_select_for_update_skip_locked:
         pytest.skip("SKIP LOCKED is PostgreSQL's; SQLite serialises the batches with its write lock")
-    monkeypatch.setattr(analyze_task, "delay", lambda *args, **kwargs: None)  # commits are real here
+    # Commits are real here: no message is sent.
+    monkeypatch.setattr(analyze_task, "delay", lambda *args, **kwargs: None)
+    monkeypatch.setattr(analyze_task, "apply_async", lambda *args, **kwargs: None)
     posts = [_post(text, f"p-{i}") for i, text in enumerate(TEXTS[:4])]
     assert Post.objects.filter(analysis_status=AnalysisStatus.PENDING).count() == 4
     locked, release = threading.Event(), threading.Event()
