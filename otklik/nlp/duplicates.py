@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from contextlib import nullcontext
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -272,13 +273,10 @@ def do_merge_duplicate(
     if pk is None:
         return None
     note = _("Automatically: the same question as #%(id)s.") % {"id": pk}
-    if not is_held(incident):
-        target = Incident.objects.get(pk=pk)
-        do_merge(incident, into=target, actor=None, note=note)
-        return target
-    # The worker's analysis holds `incident` locked: the target, locked after it as do_merge would, is read once
-    # and held too, so do_merge does not read it again.
-    target = Incident.objects.select_for_update().get(pk=pk)
-    with holding_incident(target):
+    # The worker's analysis holds `incident` locked: the target is then locked after it, as do_merge would lock it,
+    # read once and held too, so that do_merge does not read it again.
+    held = is_held(incident)
+    target = (Incident.objects.select_for_update() if held else Incident.objects).get(pk=pk)
+    with holding_incident(target) if held else nullcontext():
         do_merge(incident, into=target, actor=None, note=note, post_ids=post_ids)
     return target
