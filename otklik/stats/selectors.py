@@ -462,6 +462,7 @@ def _incident_figures(stats: Stats, incidents: QuerySet[Incident]) -> None:
     # scalar subquery is run per incident of the period through the clocks' incident index (an EXISTS would let
     # PostgreSQL hash every incident clock of the city instead). Grouped by its value itself: a CASE over it would
     # repeat the subquery in each branch (PostgreSQL ran it again for every incident not late).
+    days = stats.days  # a property that builds the list: read once
     worst = (
         Clock.objects.filter(incident=OuterRef("pk"), assignment__isnull=True, kind__in=INCIDENT_CLOCKS)
         .order_by()
@@ -490,37 +491,44 @@ def _incident_figures(stats: Stats, incidents: QuerySet[Incident]) -> None:
                 output_field=BooleanField(),
             ),
         )
-        .annotate(day=city_day("created_at", stats.days))
-        .values("day", "group_id", "worst_clock", "is_answered", "was_reopened")
+        .annotate(day=city_day("created_at", days))
+        .values_list("day", "group_id", "worst_clock", "is_answered", "was_reopened")
         .annotate(n=Count("pk"))
         # Unordered: hashed (sorting the incidents by group name took as long as the judgement).
         .order_by()
     )
-    groups: dict[int | None, GroupRow] = {}
+    # Per group [incidents, on time, judged]; plain lists and locals: a month has thousands of rows.
+    per_group: dict[int | None, list[int]] = {}
     volume: dict[dt.date, dict[int | None, int]] = defaultdict(dict)
-    for row in rows:
-        n, worst_clock, day = row["n"], row["worst_clock"], day_of(row["day"], stats.days)
-        volume[day][row["group_id"]] = volume[day].get(row["group_id"], 0) + n
+    incidents_n = answered_n = on_time_n = judged_n = reopened_n = 0
+    for day_value, group_id, worst_clock, is_answered, was_reopened, n in rows:
+        day = day_of(day_value, days)
+        volume[day][group_id] = volume[day].get(group_id, 0) + n
         on_time, judged = (n if worst_clock == _MET else 0), (n if worst_clock in (_LATE, _MET) else 0)
-        previous = groups.get(row["group_id"]) or GroupRow(row["group_id"], None, 0, 0, 0)
-        groups[row["group_id"]] = replace(
-            previous,
-            incidents=previous.incidents + n,
-            on_time=previous.on_time + on_time,
-            judged=previous.judged + judged,
-        )
-        stats.incidents += n
-        stats.answered += n if row["is_answered"] else 0
-        stats.on_time += on_time
-        stats.judged += judged
-        stats.reopened += n if row["is_answered"] and row["was_reopened"] else 0
+        counts = per_group.get(group_id)
+        if counts is None:
+            counts = per_group[group_id] = [0, 0, 0]
+        counts[0] += n
+        counts[1] += on_time
+        counts[2] += judged
+        incidents_n += n
+        answered_n += n if is_answered else 0
+        on_time_n += on_time
+        judged_n += judged
+        reopened_n += n if is_answered and was_reopened else 0
+    stats.incidents += incidents_n
+    stats.answered += answered_n
+    stats.on_time += on_time_n
+    stats.judged += judged_n
+    stats.reopened += reopened_n
+    groups = {pk: GroupRow(pk, None, *counts) for pk, counts in per_group.items()}
     # By name in the database's collation, the incidents without a group last; the stable sort puts the largest
     # groups first.
     named = TopicGroup.objects.filter(pk__in=[pk for pk in groups if pk is not None]).order_by("name", "pk")
     ordered = [replace(groups[pk], group=name) for pk, name in named.values_list("pk", "name")]
     ordered += [groups[None]] if None in groups else []
     stats.by_group = sorted(ordered, key=lambda r: -r.incidents)
-    stats.volume = [DayVolume(day, volume.get(day, {})) for day in stats.days]
+    stats.volume = [DayVolume(day, volume.get(day, {})) for day in days]
 
 
 def _micros(field_name: str) -> Func:
@@ -636,10 +644,13 @@ def _durations(stats: Stats, incidents: QuerySet[Incident]) -> None:
             if first_at is not None  # filtered by the query; for the type checker
         ]
     zone = city_zone()
-    day_starts = [_to_micros(dt.datetime.combine(day, dt.time(0), tzinfo=zone)) for day in stats.days]
+    days = stats.days  # a property that builds the list: read once
+    day_starts = [_to_micros(dt.datetime.combine(day, dt.time(0), tzinfo=zone)) for day in days]
     # The working calendar over the days from the first creation to the last answer.
-    first_micros = min((created for created, *_rest in rows), default=day_starts[0])
-    last_micros = max((max(first, answered or first) for _c, first, answered, _f, _a in rows), default=day_starts[0])
+    first_micros = min((row[0] for row in rows), default=day_starts[0])
+    last_micros = max(
+        (row[1] if row[2] is None or row[2] < row[1] else row[2] for row in rows), default=day_starts[0]
+    )
     working = _WorkingTime(
         (EPOCH + dt.timedelta(microseconds=first_micros)).astimezone(zone).date(),
         (EPOCH + dt.timedelta(microseconds=last_micros)).astimezone(zone).date(),
@@ -648,23 +659,25 @@ def _durations(stats: Stats, incidents: QuerySet[Incident]) -> None:
     first_calendar: list[float] = []
     final_working: list[float] = []
     final_calendar: list[float] = []
-    per_day: list[list[float]] = [[] for _day in stats.days]
+    per_day: list[list[float]] = [[] for _day in days]
+    # Bound once: tens of thousands of rows.
+    between, add_first, add_first_calendar = working.between, first_working.append, first_calendar.append
+    add_final, add_final_calendar = final_working.append, final_calendar.append
     for created, first_at, answered_at, first_clock, final_clock in rows:
         # As `timedelta.total_seconds()`: whole microseconds / 10**6.
-        seconds = first_clock if first_clock is not None else working.between(created, first_at) / 10**6
+        seconds = first_clock if first_clock is not None else between(created, first_at) / 10**6
         hours = seconds / 3600
-        first_working.append(hours)
-        first_calendar.append((first_at - created) / 10**6 / 3600)
+        add_first(hours)
+        add_first_calendar((first_at - created) / 10**6 / 3600)
         per_day[bisect_right(day_starts, created) - 1].append(hours)
         if answered_at is not None:
-            seconds = final_clock if final_clock is not None else working.between(created, answered_at) / 10**6
-            final_working.append(seconds / 3600)
-            final_calendar.append((answered_at - created) / 10**6 / 3600)
+            seconds = final_clock if final_clock is not None else between(created, answered_at) / 10**6
+            add_final(seconds / 3600)
+            add_final_calendar((answered_at - created) / 10**6 / 3600)
     stats.first_answer = Durations.of(first_working, first_calendar)
     stats.final_answer = Durations.of(final_working, final_calendar)
     stats.answer_time = [
-        DayAnswerTime(day, percentile(values, 0.5), len(values))
-        for day, values in zip(stats.days, per_day, strict=True)
+        DayAnswerTime(day, percentile(values, 0.5), len(values)) for day, values in zip(days, per_day, strict=True)
     ]
 
 

@@ -15,15 +15,25 @@ def unfrozen(monkeypatch):
     gc.unfreeze()
 
 
+class Calendar:
+    def __init__(self, loaded: list[str]) -> None:
+        self.loaded = loaded
+
+    def is_working_day(self, day) -> bool:
+        self.loaded.append("calendar")
+        return True
+
+
 def test_the_web_warm_up_loads_the_editors_helpers_then_freezes_the_heap(monkeypatch, unfrozen):
     import otklik.wsgi as wsgi
 
     loaded: list[str] = []
     monkeypatch.setattr(wsgi.checks, "warm_up", lambda: loaded.append("checks"))
     monkeypatch.setattr(wsgi.similar, "warm_up", lambda: loaded.append("similar"))
+    monkeypatch.setattr(wsgi, "get_calendar", lambda: Calendar(loaded))
     assert gc.get_freeze_count() == 0
     wsgi._warm_up()
-    assert loaded == ["checks", "similar"]
+    assert loaded == ["checks", "similar", "calendar"]
     assert gc.get_freeze_count() > 0
 
 
