@@ -677,6 +677,18 @@ def generate(args: argparse.Namespace) -> dict[str, int]:
         "JOIN intake_source s ON s.id = p.source_id WHERE p.incident_id IS NOT NULL GROUP BY p.incident_id) c "
         "WHERE i.id = c.incident_id"
     )
+    # The earliest due time of an incident's own answer clocks that run or were missed, as the clock hooks keep it
+    # (`otklik.sla.hooks.late_from`; the inbox's «late» filter), and whether one was met (`deadline_met`).
+    cursor.execute(
+        "UPDATE cases_incident i SET late_from = c.first FROM (SELECT incident_id, min(due_at) AS first "
+        "FROM sla_clock WHERE assignment_id IS NULL AND kind IN ('first_answer', 'answer', 'final_answer') "
+        "AND state IN ('running', 'missed') GROUP BY incident_id) c WHERE i.id = c.incident_id"
+    )
+    cursor.execute(
+        "UPDATE cases_incident i SET deadline_met = true WHERE EXISTS (SELECT 1 FROM sla_clock c WHERE "
+        "c.incident_id = i.id AND c.assignment_id IS NULL AND c.kind IN ('first_answer', 'answer', 'final_answer') "
+        "AND c.state = 'met')"
+    )
 
     for model in (Incident, Post, Assignment, Event, Answer, Clock):
         move_sequence(cursor, model._meta.db_table)

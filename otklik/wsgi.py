@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-import datetime as dt
 import gc
 import logging
 import os
 import threading
 
 from django.core.wsgi import get_wsgi_application
+from django.utils import timezone
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "otklik.settings")
 application = get_wsgi_application()
@@ -31,7 +31,7 @@ def _warm_up() -> None:
     try:
         checks.warm_up()
         similar.warm_up()
-        get_calendar().is_working_day(dt.date.today())
+        get_calendar().is_working_day(timezone.localdate())
     except Exception:  # a warm-up is an optimisation: the first request loads what failed here
         logging.getLogger(__name__).exception("warm-up of the web process failed")
     gc.collect()

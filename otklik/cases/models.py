@@ -96,6 +96,13 @@ class Incident(models.Model):
     # `refresh_channels` wherever a post joins or leaves an incident: the inbox's «source» filter tests it
     # (`channel_mark`) instead of looking for a post of the channel (docs/BENCHMARKS.md).
     channels = models.CharField(_("channels of the posts"), max_length=128, blank=True, default="", editable=False)
+    # The earliest due time of the incident's own answer clocks (first answer, answer, final answer) that run or were
+    # missed; None without such a clock. The incident is *late* (docs/STATS.md, rule 2) when it is before now. Kept
+    # by the clock hooks (`otklik.sla.hooks`) wherever those clocks change: the inbox's «late» filter reads it instead
+    # of looking up the clocks of each incident (docs/BENCHMARKS.md).
+    late_from = models.DateTimeField(_("late from"), null=True, blank=True, editable=False)
+    # One of its own answer clocks was met (a clock met stays met): with `late_from`, the «on time» judgement.
+    deadline_met = models.BooleanField(_("a deadline met"), default=False, editable=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -119,7 +126,7 @@ class Incident(models.Model):
             models.Index(
                 fields=[
                     *("due_at", "id", "status", "owner", "group", "lead_department", "territory", "created_at"),
-                    "channels",
+                    *("channels", "late_from", "deadline_met"),
                 ],
                 condition=models.Q(status__in=sorted(OPEN_STATUSES)),
                 name="incident_open_due",

@@ -12,11 +12,11 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import F
+from django.db.models import DateTimeField, Exists, F, Min, OuterRef, Subquery
 from django.utils import timezone
 
 from otklik.core.worktime import get_calendar
-from otklik.sla.choices import OPEN_STATES, ClockKind
+from otklik.sla.choices import OPEN_STATES, ClockKind, ClockState
 from otklik.sla.clocks import deadlines_for, do_pause_clocks, do_resume_clocks, do_start_clock, do_stop_clocks
 from otklik.sla.models import Clock
 
@@ -27,10 +27,52 @@ INCIDENT_KINDS = (ClockKind.FIRST_ANSWER, ClockKind.ANSWER, ClockKind.FINAL_ANSW
 ASSIGNMENT_KINDS = (ClockKind.ASSIGNMENT, ClockKind.REWORK)
 
 
-def _set_incident_due(incident: Incident, due_at: dt.datetime | None) -> None:
-    if incident.due_at != due_at:
+_KEEP: Any = object()
+
+
+def late_from(incident: Any = None) -> Subquery:
+    """`Incident.late_from` as the clocks give it now: the earliest due time of the incident's own answer clocks that
+    run or were missed (`incident` an id or an expression; the outer row's pk by default)."""
+    return Subquery(
+        Clock.objects.filter(
+            incident=OuterRef("pk") if incident is None else incident,
+            assignment__isnull=True,
+            kind__in=INCIDENT_KINDS,
+            state__in=(ClockState.RUNNING, ClockState.MISSED),
+        )
+        .order_by()
+        .values("incident_id")
+        .annotate(first=Min("due_at"))
+        .values("first"),
+        output_field=DateTimeField(),
+    )
+
+
+def deadline_met(incident: Any = None) -> Exists:
+    """`Incident.deadline_met` as the clocks give it now: one of the incident's own answer clocks was met."""
+    return Exists(
+        Clock.objects.filter(
+            incident=OuterRef("pk") if incident is None else incident,
+            assignment__isnull=True,
+            kind__in=INCIDENT_KINDS,
+            state=ClockState.MET,
+        )
+    )
+
+
+def _sync_incident(incident: Incident, due_at: Any = _KEEP) -> None:
+    """The incident's `late_from` and `deadline_met` from its clocks as they are now in this transaction, and its
+    `due_at` when given: one UPDATE, after every change of the incident's own clocks. (No instance saves those two:
+    they are not editable and no service names them in `update_fields`, so the instance's copies are not kept.)"""
+    values: dict[str, Any] = {"late_from": late_from(incident.pk), "deadline_met": deadline_met(incident.pk)}
+    if due_at is not _KEEP:
         incident.due_at = due_at
-        type(incident).objects.filter(pk=incident.pk).update(due_at=due_at)
+        values["due_at"] = due_at
+    type(incident).objects.filter(pk=incident.pk).update(**values)
+
+
+def _set_incident_due(incident: Incident, due_at: dt.datetime | None) -> None:
+    _sync_incident(incident, due_at)
 
 
 def incident_created(incident: Incident) -> None:
@@ -187,16 +229,19 @@ def _sync_due(incident: Incident) -> None:
     """The model's due times follow the running clocks (answer clock for the incident; each assignment's own)."""
     from otklik.cases.models import Assignment
 
+    due_at: Any = _KEEP
     for clock in Clock.objects.filter(incident=incident, state__in=OPEN_STATES).order_by("created_at"):
         if clock.assignment_id:
             Assignment.objects.filter(pk=clock.assignment_id).update(due_at=clock.due_at)
         elif clock.kind in (ClockKind.ANSWER, ClockKind.FINAL_ANSWER):
-            _set_incident_due(incident, clock.due_at)
+            due_at = clock.due_at
+    _sync_incident(incident, due_at)
 
 
 def incident_ended(incident: Incident) -> None:
     """Closed without an answer, merged, or closed: whatever still runs stops (neither met nor missed)."""
     do_stop_clocks(incident=incident, kinds=(*INCIDENT_KINDS, *ASSIGNMENT_KINDS), met=False)
+    _sync_incident(incident)
 
 
 def incident_reopened(incident: Incident) -> None:
@@ -214,6 +259,7 @@ def answer_published(incident: Incident, *, kind: str, promised_date: dt.date | 
 
     do_stop_clocks(incident=incident, kinds=(ClockKind.FIRST_ANSWER,), met=True)
     if kind == AnswerKind.PRIMARY:
+        _sync_incident(incident)
         return
     if kind == AnswerKind.INTERMEDIATE:
         do_stop_clocks(incident=incident, kinds=(ClockKind.ANSWER,), met=True)
@@ -230,3 +276,4 @@ def answer_published(incident: Incident, *, kind: str, promised_date: dt.date | 
         _set_incident_due(incident, clock.due_at)
         return
     do_stop_clocks(incident=incident, kinds=(ClockKind.ANSWER, ClockKind.FINAL_ANSWER), met=True)
+    _sync_incident(incident)

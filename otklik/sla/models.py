@@ -208,7 +208,7 @@ class Clock(models.Model):
                 condition=Q(state="running", long_overdue_at__isnull=True),
             ),
             # An incident's own answer clocks (not its assignments'): the «late» / «on time» judgement of the inbox
-            # filters and the dashboard (otklik.stats.selectors._with_judgement) probes them per incident
+            # filters and the dashboard (otklik.stats.selectors) probes them per incident
             # (1M posts: the inbox's «late» filter 332 → 159 ms; docs/BENCHMARKS.md).
             models.Index(
                 fields=["incident", "kind", "state", "due_at"],

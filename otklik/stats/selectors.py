@@ -68,7 +68,6 @@ from django.db.models import (
     FloatField,
     Func,
     IntegerField,
-    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -370,29 +369,15 @@ def overdue_incidents(filters: StatsFilters, now: dt.datetime) -> QuerySet[Incid
     )
 
 
-def _with_judgement(queryset: QuerySet[Incident], now: dt.datetime) -> QuerySet[Incident]:
-    """Annotate `late`, `met` (the incident's answer clocks) and `reopened` (see the module's docstring, 2 and 6)."""
-    clocks = Clock.objects.filter(incident=OuterRef("pk"), assignment__isnull=True, kind__in=INCIDENT_CLOCKS)
-    return queryset.annotate(
-        late=Exists(
-            clocks.filter(Q(state=ClockState.MISSED) | Q(state=ClockState.RUNNING, due_at__lt=now)),
-        ),
-        met=Exists(clocks.filter(state=ClockState.MET)),
-        reopened=Exists(Event.objects.filter(incident=OuterRef("pk"), verb=EventVerb.REOPENED)),
-    )
-
-
-JUDGED = Q(late=True) | Q(met=True)
-ON_TIME = Q(met=True, late=False)
-LATE = Q(late=True)
-
-
 def filter_on_time(
     queryset: QuerySet[Incident], *, on_time: bool, now: dt.datetime | None = None
 ) -> QuerySet[Incident]:
     """The incidents of `queryset` judged on time (`on_time=True`) or late (False) by exactly the rule of
-    `on_time_share` (the module's docstring, 2): the inbox's `on_time=1|0` filter."""
-    return _with_judgement(queryset, now or timezone.now()).filter(ON_TIME if on_time else LATE)
+    `on_time_share` (the module's docstring, 2): the inbox's `on_time=1|0` filter, from the two columns the clock
+    hooks keep (`Incident.late_from` before now: late; `Incident.deadline_met`): at 1M posts the list's counters
+    probed the clocks of ~60,000 incidents (docs/BENCHMARKS.md)."""
+    late = Q(late_from__lt=now or timezone.now())
+    return queryset.filter(late) if not on_time else queryset.filter(deadline_met=True).exclude(late)
 
 
 # --- the figures -----------------------------------------------------------------------------------------------
@@ -458,30 +443,19 @@ def _incident_figures(stats: Stats, incidents: QuerySet[Incident]) -> None:
     """The incident counts, in total, per group and per day and group (the volume chart), from one grouped query:
     each incident is judged once (late / on time / not judged by rule 2, answered, reopened) and counted per (city
     day, group, judgement, answered, reopened); the totals are the sums."""
-    # Per incident, the worst of its answer clocks: 2 late (missed, or running past due now), 1 met, 0 neither. A
-    # scalar subquery is run per incident of the period through the clocks' incident index (an EXISTS would let
-    # PostgreSQL hash every incident clock of the city instead). Grouped by its value itself: a CASE over it would
-    # repeat the subquery in each branch (PostgreSQL ran it again for every incident not late).
+    # Per incident, the worst of its answer clocks: 2 late (missed, or running past due now), 1 met, 0 neither —
+    # from the two columns the clock hooks keep (`late_from`, `deadline_met`; a subquery over the clocks per incident
+    # took two thirds of this query at 1M posts).
     days = stats.days  # a property that builds the list: read once
-    worst = (
-        Clock.objects.filter(incident=OuterRef("pk"), assignment__isnull=True, kind__in=INCIDENT_CLOCKS)
-        .order_by()
-        .values("incident_id")
-        .annotate(
-            worst=Max(
-                Case(
-                    When(Q(state=ClockState.MISSED) | Q(state=ClockState.RUNNING, due_at__lt=stats.now), then=_LATE),
-                    When(state=ClockState.MET, then=_MET),
-                    default=0,
-                    output_field=IntegerField(),
-                )
-            )
-        )
-        .values("worst")
+    worst = Case(
+        When(late_from__lt=stats.now, then=_LATE),
+        When(deadline_met=True, then=_MET),
+        default=0,
+        output_field=IntegerField(),
     )
     answered = Q(answered_at__isnull=False)
     rows = (
-        incidents.annotate(worst_clock=Subquery(worst, output_field=IntegerField()))
+        incidents.annotate(worst_clock=worst)
         .annotate(
             is_answered=ExpressionWrapper(answered, output_field=BooleanField()),
             # Reopened counts among the answered only: the subquery runs for them only.
@@ -648,9 +622,7 @@ def _durations(stats: Stats, incidents: QuerySet[Incident]) -> None:
     day_starts = [_to_micros(dt.datetime.combine(day, dt.time(0), tzinfo=zone)) for day in days]
     # The working calendar over the days from the first creation to the last answer.
     first_micros = min((row[0] for row in rows), default=day_starts[0])
-    last_micros = max(
-        (row[1] if row[2] is None or row[2] < row[1] else row[2] for row in rows), default=day_starts[0]
-    )
+    last_micros = max((row[1] if row[2] is None or row[2] < row[1] else row[2] for row in rows), default=day_starts[0])
     working = _WorkingTime(
         (EPOCH + dt.timedelta(microseconds=first_micros)).astimezone(zone).date(),
         (EPOCH + dt.timedelta(microseconds=last_micros)).astimezone(zone).date(),

@@ -15,15 +15,19 @@ from collections import defaultdict
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db.models import Exists, OuterRef, Q
 
-from otklik.cases.models import Incident
+from otklik.cases.choices import EventVerb
+from otklik.cases.models import Event, Incident
 from otklik.core.worktime import city_zone, get_calendar
 from otklik.satisfaction.stats import SATISFIED, classify_incidents
+from otklik.sla.choices import ClockState
 from otklik.sla.models import Clock
 from otklik.sla.scorecard import period_bounds
 from otklik.stats import selectors
 from otklik.stats.selectors import (
     BASELINE_DAYS,
+    INCIDENT_CLOCKS,
     NEGATIVE_AT,
     SAME_MOMENT,
     StatsFilters,
@@ -48,11 +52,21 @@ def seeded(db, housing, roads, operator):
     return seed_city(housing, roads)
 
 
+def with_judgement(queryset, now: dt.datetime):
+    """Annotate `late`, `met` (the incident's answer clocks) and `reopened` by the rules, from the clocks and events."""
+    clocks = Clock.objects.filter(incident=OuterRef("pk"), assignment__isnull=True, kind__in=INCIDENT_CLOCKS)
+    return queryset.annotate(
+        late=Exists(clocks.filter(Q(state=ClockState.MISSED) | Q(state=ClockState.RUNNING, due_at__lt=now))),
+        met=Exists(clocks.filter(state=ClockState.MET)),
+        reopened=Exists(Event.objects.filter(incident=OuterRef("pk"), verb=EventVerb.REOPENED)),
+    )
+
+
 def reference(start: dt.date, end: dt.date, filters: StatsFilters) -> dict:
     """The former per-incident computation of the figures that are now computed in SQL (the slow path)."""
     since, until = period_bounds(start, end)
     incidents = incidents_in_period(start, end, filters)
-    judged = selectors._with_judgement(incidents, NOW)
+    judged = with_judgement(incidents, NOW)
     rows = list(judged.values_list("pk", "group_id", "late", "met", "reopened", "answered_at", "created_at"))
     by_group: dict = defaultdict(lambda: [0, 0, 0])
     volume: dict = defaultdict(int)
