@@ -60,11 +60,17 @@ def deadline_met(incident: Any = None) -> Exists:
     )
 
 
-def _sync_incident(incident: Incident, due_at: Any = _KEEP) -> None:
+def _sync_incident(incident: Incident, due_at: Any = _KEEP, *, new_clocks: list[Clock] | None = None) -> None:
     """The incident's `late_from` and `deadline_met` from its clocks as they are now in this transaction, and its
-    `due_at` when given: one UPDATE, after every change of the incident's own clocks. (No instance saves those two:
-    they are not editable and no service names them in `update_fields`, so the instance's copies are not kept.)"""
-    values: dict[str, Any] = {"late_from": late_from(incident.pk), "deadline_met": deadline_met(incident.pk)}
+    `due_at` when given: one UPDATE, after every change of the incident's own clocks. `new_clocks`: the incident was
+    created in this transaction and these are all its clocks (running), so the values are known without a look.
+    (No instance saves those two: they are not editable and no service names them in `update_fields`, so the
+    instance's copies are not kept.)"""
+    values: dict[str, Any] = (
+        {"late_from": min(clock.due_at for clock in new_clocks), "deadline_met": False}
+        if new_clocks
+        else {"late_from": late_from(incident.pk), "deadline_met": deadline_met(incident.pk)}
+    )
     if due_at is not _KEEP:
         incident.due_at = due_at
         values["due_at"] = due_at
@@ -82,8 +88,9 @@ def incident_created(incident: Incident) -> None:
     channel) and no clock to stop (none is looked for)."""
     deadlines = deadlines_for(incident, channel="")
     start = incident.created_at
+    started = []
     if deadlines.first_answer_hours:
-        do_start_clock(
+        first = do_start_clock(
             ClockKind.FIRST_ANSWER,
             incident=incident,
             hours=deadlines.first_answer_hours,
@@ -91,6 +98,7 @@ def incident_created(incident: Incident) -> None:
             deadlines=deadlines,
             new_target=True,
         )
+        started.append(first)
     clock = do_start_clock(
         ClockKind.ANSWER,
         incident=incident,
@@ -99,7 +107,7 @@ def incident_created(incident: Incident) -> None:
         deadlines=deadlines,
         new_target=True,
     )
-    _set_incident_due(incident, clock.due_at)
+    _sync_incident(incident, clock.due_at, new_clocks=[*started, clock])
 
 
 def incident_classified(incident: Incident) -> None:
