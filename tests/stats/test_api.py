@@ -164,4 +164,5 @@ def test_the_number_of_queries_does_not_grow_with_the_data(city, director, opera
     with time_machine.travel(NOW, tick=False), CaptureQueriesContext(connection) as large:
         body = client.get(URL, params).json()
     assert body["incidents"] == 10
-    assert len(large.captured_queries) == len(small.captured_queries) <= 20  # 16 + satisfaction (4)
+    # 16 + satisfaction (4) + on PostgreSQL the posts' join hint (otklik.stats.selectors._post_counts: its settings)
+    assert len(large.captured_queries) == len(small.captured_queries) <= 24
