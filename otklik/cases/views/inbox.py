@@ -448,9 +448,10 @@ def id_among(ids: list[int]) -> Q | _AnyOf:
     """The condition «the incident's id is one of `ids`» (a list of up to a few thousand ids)."""
     if connection.vendor != "postgresql" or not ids:
         return Q(pk__in=ids)
-    from django.contrib.postgres.fields import ArrayField  # noqa: PLC0415 - PostgreSQL only
-
-    return _AnyOf(F("pk"), Value(ids, output_field=ArrayField(BigIntegerField())))
+    # One text parameter, '{1,2,…}', cast by the server: handed a list, Django prepares and psycopg dumps each
+    # element (5,000 ids of a search: ~20 ms per list, the page holds two).
+    literal = "{" + ",".join(str(int(pk)) for pk in ids) + "}"
+    return _AnyOf(F("pk"), RawSQL("%s::bigint[]", (literal,), output_field=BigIntegerField()))  # noqa: S611 - a parameter
 
 
 def _day_bounds(start: dt.date | None, end: dt.date | None) -> tuple[dt.datetime | None, dt.datetime | None]:
