@@ -773,15 +773,15 @@ def do_mark_no_answer(incident: Incident, *, actor: User | None, reason: str, no
     for assignment in incident.assignments.filter(status__in=ASSIGNMENT_ACTIVE).select_related("department"):
         _cancel_assignment(assignment, actor=actor, reason=_("No answer is needed."))
     incident.no_answer_reason = reason
+    judged = sla_hooks.incident_ended(incident, saved_by_caller=True)  # saved with the status: one UPDATE
     _set_status(
         incident,
         S.NO_ANSWER,
         actor=actor,
         note=note or str(NoAnswerReason(reason).label),
-        extra_fields=["no_answer_reason"],
+        extra_fields=["no_answer_reason", *judged],
         verb=EventVerb.NO_ANSWER,
     )
-    sla_hooks.incident_ended(incident)
     if actor is not None:
         from otklik.nlp.labels import record_no_answer
 
@@ -838,16 +838,16 @@ def do_merge(
     incident.merged_into = into
     # Incidents merged into this one earlier follow their posts: `merged_into` always names a live incident.
     Incident.objects.filter(merged_into=incident, status=S.MERGED).update(merged_into=into)
+    judged = sla_hooks.incident_ended(incident, saved_by_caller=True)  # saved with the status: one UPDATE
     _set_status(
         incident,
         S.MERGED,
         actor=actor,
         note=note,
-        extra_fields=["merged_into", "channels"],
+        extra_fields=["merged_into", "channels", *judged],
         verb=EventVerb.MERGED,
         after_extra={"merged_into": into.pk, "post_ids": post_ids},
     )
-    sla_hooks.incident_ended(incident)
     record_event(into, EventVerb.ABSORBED, actor=actor, after={"incident": incident.pk, "post_ids": post_ids})
     if actor is not None:
         from otklik.nlp.labels import record_merge
