@@ -134,10 +134,6 @@ class Incident(models.Model):
             models.Index(
                 fields=["created_at", "id"], condition=models.Q(reopened_at__isnull=False), name="incident_reopened"
             ),
-            # The dashboard's posts per group and place join two months of posts to their incidents
-            # (otklik.stats.selectors._post_counts): PostgreSQL reads this narrow index instead of every incident's
-            # row (1M posts: 257 → 180 ms; docs/BENCHMARKS.md).
-            models.Index(fields=["id", "group", "territory", "address"], name="incident_places"),
         ]
 
     def __str__(self) -> str:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0012_dashboard_indexes'),
+        ('cases', '0011_incident_late_from'),
         ('sla', '0003_incident_answer_clock_index'),
     ]
 
