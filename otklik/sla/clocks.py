@@ -298,17 +298,24 @@ def do_stop_clocks(
     assignment: Assignment | None = None,
     at: dt.datetime | None = None,
     met: bool = True,
+    closed: list[Clock] | None = None,
 ) -> list[Clock]:
     """Stop the open clocks of these kinds: `met` (the thing was done) → met or missed by the due time; otherwise
-    stopped (cancelled, no longer needed)."""
+    stopped (cancelled, no longer needed). `closed`: the same read also gives the clocks of these kinds closed
+    before, appended to this list (the caller judges the incident from all its clocks without a read more)."""
     at = at or timezone.now()
     calendar = get_calendar()
     stopped = []
     with transaction.atomic(savepoint=False):  # inside a caller's transaction, no savepoint of its own
-        clocks = Clock.objects.select_for_update().filter(incident=incident, kind__in=kinds, state__in=OPEN_STATES)
+        clocks = Clock.objects.select_for_update().filter(incident=incident, kind__in=kinds)
+        if closed is None:
+            clocks = clocks.filter(state__in=OPEN_STATES)
         if assignment is not None:
             clocks = clocks.filter(assignment=assignment)
         for clock in clocks:
+            if clock.state not in OPEN_STATES:
+                closed.append(clock)  # type: ignore[union-attr] # read only when a list was given
+                continue
             if clock.state == ClockState.PAUSED:
                 clock = _resume(clock, at, calendar)
             on_time = at <= clock.due_at

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from django.db import connections, router
 from django.db.models import DateTimeField, Exists, F, Min, OuterRef, Subquery
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from otklik.core.worktime import get_calendar
 from otklik.sla.choices import OPEN_STATES, ClockKind, ClockState
@@ -91,16 +90,15 @@ def _sync_incident(incident: Incident, due_at: Any = _KEEP, *, new_clocks: list[
         cursor.execute(sql, [str(p) if isinstance(p, ClockKind | ClockState) else p for p in params])
 
 
-_SYNC_SQL: dict[tuple[str, bool, bool, bool], str] = {}
+_SYNC_SQL: dict[tuple[str, bool, bool], str] = {}
 
 
-def _sync_sql(connection: Any, *, due: bool, known: bool, select: bool = False) -> str:
+def _sync_sql(connection: Any, *, due: bool, known: bool) -> str:
     """`UPDATE incident SET [due_at = %s,] late_from = …, deadline_met = … WHERE id = %s` for this database: the
-    values as parameters (`known`) or as the subqueries `late_from()` and `deadline_met()` write; `select`: the two
-    subqueries alone, `SELECT (…), EXISTS(…)`."""
+    values as parameters (`known`) or as the subqueries `late_from()` and `deadline_met()` write."""
     from otklik.cases.models import Incident
 
-    key = (connection.vendor, due, known, select)
+    key = (connection.vendor, due, known)
     sql = _SYNC_SQL.get(key)
     if sql is not None:
         return sql
@@ -109,13 +107,6 @@ def _sync_sql(connection: Any, *, due: bool, known: bool, select: bool = False) 
     clock = {field.name: quote(str(field.column)) for field in Clock._meta.concrete_fields}
     clocks, kinds = quote(Clock._meta.db_table), ", ".join(["%s"] * len(INCIDENT_KINDS))
     own = f"{clock['incident']} = %s AND {clock['assignment']} IS NULL AND {clock['kind']} IN ({kinds})"
-    if select:
-        sql = (
-            f"SELECT (SELECT MIN({clock['due_at']}) FROM {clocks} WHERE {own} AND {clock['state']} IN (%s, %s)), "  # noqa: S608 - names
-            f"EXISTS(SELECT 1 FROM {clocks} WHERE {own} AND {clock['state']} = %s)"
-        )
-        _SYNC_SQL[key] = sql
-        return sql
     if known:
         values = f"{column['late_from']} = %s, {column['deadline_met']} = %s"
     else:
@@ -302,31 +293,22 @@ def _sync_due(incident: Incident) -> None:
 def incident_ended(incident: Incident, *, saved_by_caller: bool = False) -> list[str]:
     """Closed without an answer, merged, or closed: whatever still runs stops (neither met nor missed).
 
-    `saved_by_caller`: the incident's `late_from` and `deadline_met` are set on the instance (read by one SELECT)
-    and their names returned, for the caller to save with the status it is about to save — one UPDATE of the
-    incident instead of two (each rewrites every index entry of the row: the analysis merges and closes many)."""
-    do_stop_clocks(incident=incident, kinds=(*INCIDENT_KINDS, *ASSIGNMENT_KINDS), met=False)
+    `saved_by_caller`: the incident's `late_from` and `deadline_met` are set on the instance (from the clocks the
+    stop reads) and their names returned, for the caller to save with the status it is about to save — one UPDATE
+    of the incident instead of two (each rewrites every index entry of the row: the analysis merges and closes
+    many)."""
     if not saved_by_caller:
+        do_stop_clocks(incident=incident, kinds=(*INCIDENT_KINDS, *ASSIGNMENT_KINDS), met=False)
         _sync_incident(incident)
         return []
-    incident.late_from, incident.deadline_met = _own_clocks_now(incident)
+    # The clocks closed before come with the same read: none runs any more, so the incident is late from its
+    # earliest missed clock, and a met one stays met.
+    closed: list[Clock] = []
+    do_stop_clocks(incident=incident, kinds=(*INCIDENT_KINDS, *ASSIGNMENT_KINDS), met=False, closed=closed)
+    own = [clock for clock in closed if clock.assignment_id is None and clock.kind in INCIDENT_KINDS]
+    incident.late_from = min((c.due_at for c in own if c.state == ClockState.MISSED), default=None)
+    incident.deadline_met = any(c.state == ClockState.MET for c in own)
     return ["late_from", "deadline_met"]
-
-
-def _own_clocks_now(incident: Incident) -> tuple[dt.datetime | None, bool]:
-    """(`late_from`, `deadline_met`) as the incident's clocks give them now in this transaction."""
-    connection = connections[router.db_for_write(type(incident))]
-    sql = _sync_sql(connection, due=False, known=False, select=True)
-    params: list[Any] = [incident.pk, *INCIDENT_KINDS, ClockState.RUNNING, ClockState.MISSED]
-    params += [incident.pk, *INCIDENT_KINDS, ClockState.MET]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [str(p) if isinstance(p, ClockKind | ClockState) else p for p in params])
-        first_due, met = cursor.fetchone()
-    if isinstance(first_due, str):  # SQLite: the stored text
-        first_due = parse_datetime(first_due)
-    if first_due is not None and timezone.is_naive(first_due):
-        first_due = timezone.make_aware(first_due, dt.UTC)
-    return first_due, bool(met)
 
 
 def incident_reopened(incident: Incident) -> None:

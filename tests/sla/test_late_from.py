@@ -119,6 +119,12 @@ def test_late_from_through_an_incidents_life(operator, head, housing, water):
     with time_machine.travel(at(2026, 12, 4, 10, 0), tick=False):
         do_reopen(incident, actor=operator, reason="Воды снова нет", to="answering")
         assert check(incident, at(2026, 12, 4, 11, 0)) == at(2026, 12, 2, 13, 0)
+    with time_machine.travel(at(2026, 12, 4, 12, 0), tick=False):
+        # Ended: the running clock stops; the missed one keeps it late, the met ones stay met (judged from the
+        # clocks the stop reads, saved with the status).
+        do_mark_no_answer(incident, actor=operator, reason="abusive")
+        assert check(incident, at(2026, 12, 4, 13, 0)) == at(2026, 12, 2, 13, 0)
+        assert Incident.objects.get(pk=incident.pk).deadline_met
 
 
 def test_met_in_time_then_closed_and_a_merge(operator, housing):
