@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from django.db import connections, router
-from django.db.models import DateTimeField, Exists, F, Min, OuterRef, Subquery
+from django.db.models import DateTimeField, Exists, F, Min, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from otklik.core.worktime import get_calendar
@@ -31,40 +31,29 @@ ASSIGNMENT_KINDS = (ClockKind.ASSIGNMENT, ClockKind.REWORK)
 _KEEP: Any = object()
 
 
-def late_from(incident: Any = None) -> Subquery:
-    """`Incident.late_from` as the clocks give it now: the earliest due time of the incident's own answer clocks that
-    run or were missed (`incident` an id or an expression; the outer row's pk by default)."""
-    return Subquery(
-        Clock.objects.filter(
-            incident=OuterRef("pk") if incident is None else incident,
-            assignment__isnull=True,
-            kind__in=INCIDENT_KINDS,
-            state__in=(ClockState.RUNNING, ClockState.MISSED),
-        )
+def refresh_judgements(incidents: QuerySet[Incident]) -> int:
+    """`late_from` and `deadline_met` of these incidents recomputed from their clocks, in one UPDATE (after a bulk
+    load or a fix of clocks made outside the services; `_sync_incident` is the same rule for one incident)."""
+    own = Clock.objects.filter(incident=OuterRef("pk"), assignment__isnull=True, kind__in=INCIDENT_KINDS)
+    first_due = (
+        own.filter(state__in=(ClockState.RUNNING, ClockState.MISSED))
         .order_by()
         .values("incident_id")
         .annotate(first=Min("due_at"))
-        .values("first"),
-        output_field=DateTimeField(),
+        .values("first")
+    )
+    return incidents.update(
+        late_from=Subquery(first_due, output_field=DateTimeField()),
+        deadline_met=Exists(own.filter(state=ClockState.MET)),
     )
 
 
-def deadline_met(incident: Any = None) -> Exists:
-    """`Incident.deadline_met` as the clocks give it now: one of the incident's own answer clocks was met."""
-    return Exists(
-        Clock.objects.filter(
-            incident=OuterRef("pk") if incident is None else incident,
-            assignment__isnull=True,
-            kind__in=INCIDENT_KINDS,
-            state=ClockState.MET,
-        )
-    )
-
-
-def _sync_incident(incident: Incident, due_at: Any = _KEEP, *, new_clocks: list[Clock] | None = None) -> None:
+def _sync_incident(
+    incident: Incident, due_at: Any = _KEEP, *, known: tuple[dt.datetime | None, bool] | None = None
+) -> None:
     """The incident's `late_from` and `deadline_met` from its clocks as they are now in this transaction, and its
-    `due_at` when given: one UPDATE, after every change of the incident's own clocks. `new_clocks`: the incident was
-    created in this transaction and these are all its clocks (running), so the values are known without a look.
+    `due_at` when given: one UPDATE, after every change of the incident's own clocks. `known`: the two values, when
+    the caller has them from clocks it read or started (no subquery then).
     (No instance saves those two — they are not editable, and only the callers of `incident_ended(…,
     saved_by_caller=True)` name them in `update_fields`, right after it set them — so the instance's copies are not
     kept here.)
@@ -78,24 +67,24 @@ def _sync_incident(incident: Incident, due_at: Any = _KEEP, *, new_clocks: list[
     if due_at is not _KEEP:
         incident.due_at = due_at
         params.append(ops.adapt_datetimefield_value(due_at))
-    if new_clocks:
-        first_due = min(clock.due_at for clock in new_clocks)
-        params += [ops.adapt_datetimefield_value(first_due), False, incident.pk]
+    if known is not None:
+        params += [ops.adapt_datetimefield_value(known[0]), known[1], incident.pk]
         sql = _sync_sql(connection, due=due_at is not _KEEP, known=True)
     else:
-        params += [incident.pk, *INCIDENT_KINDS, ClockState.RUNNING, ClockState.MISSED]
-        params += [incident.pk, *INCIDENT_KINDS, ClockState.MET, incident.pk]
+        params += [incident.pk, *_OWN_KINDS, str(ClockState.RUNNING), str(ClockState.MISSED)]
+        params += [incident.pk, *_OWN_KINDS, str(ClockState.MET), incident.pk]
         sql = _sync_sql(connection, due=due_at is not _KEEP, known=False)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [str(p) if isinstance(p, ClockKind | ClockState) else p for p in params])
+        cursor.execute(sql, params)
 
 
+_OWN_KINDS = [str(kind) for kind in INCIDENT_KINDS]  # as the raw statement's parameters
 _SYNC_SQL: dict[tuple[str, bool, bool], str] = {}
 
 
 def _sync_sql(connection: Any, *, due: bool, known: bool) -> str:
     """`UPDATE incident SET [due_at = %s,] late_from = …, deadline_met = … WHERE id = %s` for this database: the
-    values as parameters (`known`) or as the subqueries `late_from()` and `deadline_met()` write."""
+    values as parameters (`known`) or as the subqueries of `refresh_judgements`."""
     from otklik.cases.models import Incident
 
     key = (connection.vendor, due, known)
@@ -119,10 +108,6 @@ def _sync_sql(connection: Any, *, due: bool, known: bool) -> str:
     sql = f"UPDATE {quote(Incident._meta.db_table)} SET {prefix}{values} WHERE {column['id']} = %s"  # noqa: S608
     _SYNC_SQL[key] = sql
     return sql
-
-
-def _set_incident_due(incident: Incident, due_at: dt.datetime | None) -> None:
-    _sync_incident(incident, due_at)
 
 
 def incident_created(incident: Incident) -> None:
@@ -151,7 +136,8 @@ def incident_created(incident: Incident) -> None:
         deadlines=deadlines,
         new_target=True,
     )
-    _sync_incident(incident, clock.due_at, new_clocks=[*started, clock])
+    # Its only clocks, all running: late from the earliest due time, none met.
+    _sync_incident(incident, clock.due_at, known=(min(c.due_at for c in [*started, clock]), False))
 
 
 def incident_classified(incident: Incident) -> None:
@@ -175,7 +161,7 @@ def incident_classified(incident: Incident) -> None:
         start=incident.created_at,
         deadlines=deadlines,
     )
-    _set_incident_due(incident, clock.due_at)
+    _sync_incident(incident, clock.due_at)
 
 
 _UNKNOWN: Any = object()
@@ -297,25 +283,32 @@ def incident_ended(incident: Incident, *, saved_by_caller: bool = False) -> list
     stop reads) and their names returned, for the caller to save with the status it is about to save — one UPDATE
     of the incident instead of two (each rewrites every index entry of the row: the analysis merges and closes
     many)."""
-    if not saved_by_caller:
-        do_stop_clocks(incident=incident, kinds=(*INCIDENT_KINDS, *ASSIGNMENT_KINDS), met=False)
-        _sync_incident(incident)
-        return []
     # The clocks closed before come with the same read: none runs any more, so the incident is late from its
     # earliest missed clock, and a met one stays met.
     closed: list[Clock] = []
     do_stop_clocks(incident=incident, kinds=(*INCIDENT_KINDS, *ASSIGNMENT_KINDS), met=False, closed=closed)
     own = [clock for clock in closed if clock.assignment_id is None and clock.kind in INCIDENT_KINDS]
-    incident.late_from = min((c.due_at for c in own if c.state == ClockState.MISSED), default=None)
-    incident.deadline_met = any(c.state == ClockState.MET for c in own)
+    late_from = min((c.due_at for c in own if c.state == ClockState.MISSED), default=None)
+    deadline_met = any(c.state == ClockState.MET for c in own)
+    if not saved_by_caller:
+        _sync_incident(incident, known=(late_from, deadline_met))
+        return []
+    incident.late_from, incident.deadline_met = late_from, deadline_met
     return ["late_from", "deadline_met"]
+
+
+def incident_clock_extended(clock: Clock) -> None:
+    """An approved extension moved one of the incident's own clocks: its `late_from` follows, and its due time when
+    it is the answer clock."""
+    due_at = clock.due_at if clock.kind in (ClockKind.ANSWER, ClockKind.FINAL_ANSWER) else _KEEP
+    _sync_incident(clock.incident, due_at)
 
 
 def incident_reopened(incident: Incident) -> None:
     """The problem persists: a new answer clock from now."""
     deadlines = deadlines_for(incident)
     clock = do_start_clock(ClockKind.ANSWER, incident=incident, hours=deadlines.answer_hours, deadlines=deadlines)
-    _set_incident_due(incident, clock.due_at)
+    _sync_incident(incident, clock.due_at)
 
 
 def answer_published(incident: Incident, *, kind: str, promised_date: dt.date | None = None) -> None:
@@ -340,7 +333,7 @@ def answer_published(incident: Incident, *, kind: str, promised_date: dt.date | 
         else:
             hours = deadlines.final_answer_days * get_calendar().schedule.day_hours
             clock = do_start_clock(ClockKind.FINAL_ANSWER, incident=incident, hours=hours, deadlines=deadlines)
-        _set_incident_due(incident, clock.due_at)
+        _sync_incident(incident, clock.due_at)
         return
     do_stop_clocks(incident=incident, kinds=(ClockKind.ANSWER, ClockKind.FINAL_ANSWER), met=True)
     _sync_incident(incident)

@@ -14,7 +14,7 @@ from otklik.accounts.choices import Role
 from otklik.core.errors import DomainError, IllegalTransition, NotAllowed
 from otklik.core.worktime import get_calendar
 from otklik.notifications.choices import NotificationKind
-from otklik.sla.choices import EXTENSION_TRANSITIONS, ClockKind, ClockState, ExtensionStatus
+from otklik.sla.choices import EXTENSION_TRANSITIONS, ClockState, ExtensionStatus
 from otklik.sla.models import Clock, Delegation, ExtensionRequest
 
 if TYPE_CHECKING:
@@ -226,11 +226,6 @@ def _extend(request: ExtensionRequest) -> None:
     if clock.assignment_id:
         Assignment.objects.filter(pk=clock.assignment_id).update(due_at=clock.due_at)
     else:
-        # The incident's own clock: its `late_from`, and its due time when it is the answer clock (as the hooks).
-        from otklik.cases.models import Incident
-        from otklik.sla.hooks import late_from
+        from otklik.sla.hooks import incident_clock_extended
 
-        values: dict[str, object] = {"late_from": late_from(clock.incident_id)}
-        if clock.kind in (ClockKind.ANSWER, ClockKind.FINAL_ANSWER):
-            values["due_at"] = clock.due_at
-        Incident.objects.filter(pk=clock.incident_id).update(**values)
+        incident_clock_extended(clock)

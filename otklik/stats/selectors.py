@@ -52,6 +52,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from django.db import connection
@@ -292,8 +293,9 @@ class Stats:
     def negative_share(self) -> float | None:
         return share(self.negative_posts, self.posts)
 
-    @property
+    @cached_property
     def days(self) -> list[dt.date]:
+        """The period's days (built once: the figures read them for every grouped row)."""
         return [self.start + dt.timedelta(days=n) for n in range((self.end - self.start).days + 1)]
 
 
@@ -446,7 +448,6 @@ def _incident_figures(stats: Stats, incidents: QuerySet[Incident]) -> None:
     # Per incident, the worst of its answer clocks: 2 late (missed, or running past due now), 1 met, 0 neither —
     # from the two columns the clock hooks keep (`late_from`, `deadline_met`; a subquery over the clocks per incident
     # took two thirds of this query at 1M posts).
-    days = stats.days  # a property that builds the list: read once
     worst = Case(
         When(late_from__lt=stats.now, then=_LATE),
         When(deadline_met=True, then=_MET),
@@ -465,7 +466,7 @@ def _incident_figures(stats: Stats, incidents: QuerySet[Incident]) -> None:
                 output_field=BooleanField(),
             ),
         )
-        .annotate(day=city_day("created_at", days))
+        .annotate(day=city_day("created_at", stats.days))
         .values_list("day", "group_id", "worst_clock", "is_answered", "was_reopened")
         .annotate(n=Count("pk"))
         # Unordered: hashed (sorting the incidents by group name took as long as the judgement).
@@ -476,7 +477,7 @@ def _incident_figures(stats: Stats, incidents: QuerySet[Incident]) -> None:
     volume: dict[dt.date, dict[int | None, int]] = defaultdict(dict)
     incidents_n = answered_n = on_time_n = judged_n = reopened_n = 0
     for day_value, group_id, worst_clock, is_answered, was_reopened, n in rows:
-        day = day_of(day_value, days)
+        day = day_of(day_value, stats.days)
         volume[day][group_id] = volume[day].get(group_id, 0) + n
         on_time, judged = (n if worst_clock == _MET else 0), (n if worst_clock in (_LATE, _MET) else 0)
         counts = per_group.get(group_id)
@@ -502,7 +503,7 @@ def _incident_figures(stats: Stats, incidents: QuerySet[Incident]) -> None:
     ordered = [replace(groups[pk], group=name) for pk, name in named.values_list("pk", "name")]
     ordered += [groups[None]] if None in groups else []
     stats.by_group = sorted(ordered, key=lambda r: -r.incidents)
-    stats.volume = [DayVolume(day, volume.get(day, {})) for day in days]
+    stats.volume = [DayVolume(day, volume.get(day, {})) for day in stats.days]
 
 
 def _micros(field_name: str) -> Func:
@@ -618,8 +619,7 @@ def _durations(stats: Stats, incidents: QuerySet[Incident]) -> None:
             if first_at is not None  # filtered by the query; for the type checker
         ]
     zone = city_zone()
-    days = stats.days  # a property that builds the list: read once
-    day_starts = [_to_micros(dt.datetime.combine(day, dt.time(0), tzinfo=zone)) for day in days]
+    day_starts = [_to_micros(dt.datetime.combine(day, dt.time(0), tzinfo=zone)) for day in stats.days]
     # The working calendar over the days from the first creation to the last answer.
     first_micros = min((row[0] for row in rows), default=day_starts[0])
     last_micros = max((row[1] if row[2] is None or row[2] < row[1] else row[2] for row in rows), default=day_starts[0])
@@ -631,7 +631,7 @@ def _durations(stats: Stats, incidents: QuerySet[Incident]) -> None:
     first_calendar: list[float] = []
     final_working: list[float] = []
     final_calendar: list[float] = []
-    per_day: list[list[float]] = [[] for _day in days]
+    per_day: list[list[float]] = [[] for _day in stats.days]
     # Bound once: tens of thousands of rows.
     between, add_first, add_first_calendar = working.between, first_working.append, first_calendar.append
     add_final, add_final_calendar = final_working.append, final_calendar.append
@@ -649,7 +649,8 @@ def _durations(stats: Stats, incidents: QuerySet[Incident]) -> None:
     stats.first_answer = Durations.of(first_working, first_calendar)
     stats.final_answer = Durations.of(final_working, final_calendar)
     stats.answer_time = [
-        DayAnswerTime(day, percentile(values, 0.5), len(values)) for day, values in zip(days, per_day, strict=True)
+        DayAnswerTime(day, percentile(values, 0.5), len(values))
+        for day, values in zip(stats.days, per_day, strict=True)
     ]
 
 

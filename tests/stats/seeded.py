@@ -14,7 +14,7 @@ from otklik.intake.models import Post
 from otklik.intake.services import default_source
 from otklik.org.models import Territory, TopicGroup
 from otklik.satisfaction.models import FollowUp, Survey
-from otklik.sla.hooks import deadline_met, late_from
+from otklik.sla.hooks import refresh_judgements
 from otklik.sla.models import Clock
 
 EKB = ZoneInfo("Asia/Yekaterinburg")
@@ -115,7 +115,7 @@ def seed_city(housing, roads):
             )
         )
     Clock.objects.bulk_create(clocks)
-    Incident.objects.update(late_from=late_from(), deadline_met=deadline_met())  # as the clock hooks keep them
+    refresh_judgements(Incident.objects.all())  # as the clock hooks keep them
     Answer.objects.bulk_create(answers)
     Event.objects.bulk_create(events)
     Post.objects.bulk_create(posts)
