@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from otklik.cases.choices import NoAnswerReason
+from otklik.core.widgets import FastSelect
 from otklik.intake.choices import Channel
 from otklik.org.models import Department, Territory, TopicGroup
 
@@ -15,7 +16,7 @@ DATE_WIDGET = forms.DateInput(attrs={"type": "date", "class": "form-control form
 
 
 def _select(label: Any) -> forms.Select:
-    return forms.Select(attrs={"class": "form-select form-select-sm", "aria-label": label})
+    return FastSelect(attrs={"class": "form-select form-select-sm", "aria-label": label})
 
 
 class InboxFilterForm(forms.Form):
