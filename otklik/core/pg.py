@@ -16,13 +16,18 @@ def local_settings(**values: str) -> Iterator[None]:
     if connection.vendor != "postgresql":
         yield
         return
+    names = list(values)
+    reads = ", ".join(f"current_setting(%s) AS s{i}" for i in range(len(names)))
+    sets = ", ".join("set_config(%s, %s, true)" for _name in names)
+    # One statement to read and set them all: the CTE's row (the values before) is read before the outer row's
+    # set_config calls are evaluated. One more to put them back.
+    read_and_set = f"WITH before AS MATERIALIZED (SELECT {reads}) SELECT before.*, {sets} FROM before"  # noqa: S608 - placeholders only
     with transaction.atomic(), connection.cursor() as cursor:
-        previous: dict[str, str] = {}
-        for name, value in values.items():
-            cursor.execute("SELECT current_setting(%s), set_config(%s, %s, true)", [name, name, value])
-            previous[name] = cursor.fetchone()[0]
+        cursor.execute(read_and_set, [*names, *(part for name in names for part in (name, values[name]))])
+        previous = cursor.fetchone()[: len(names)]
         try:
             yield
         finally:
-            for name, value in previous.items():
-                cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+            cursor.execute(
+                "SELECT " + sets, [part for name, value in zip(names, previous, strict=True) for part in (name, value)]
+            )
