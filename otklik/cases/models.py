@@ -31,22 +31,40 @@ def channel_mark(code: str) -> str:
 
 
 class Incident(models.Model):
-    """One problem of a citizen; one or more posts."""
+    """One problem of a citizen; one or more posts.
+
+    Indexes: the composite ones of `Meta.indexes` only. The single-column indexes Django makes for `db_index` fields
+    and foreign keys are left out where a composite index starts with the same column (status, group, territory,
+    lead department, owner, due and creation times): every new row version of an incident — written several times
+    while its first post is analysed — costs an entry in each index (cases 0012; docs/BENCHMARKS.md, sixth pass).
+    """
 
     status = models.CharField(
-        _("status"), max_length=16, choices=IncidentStatus.choices, default=IncidentStatus.NEW, db_index=True
+        _("status"), max_length=16, choices=IncidentStatus.choices, default=IncidentStatus.NEW, db_index=False
     )
     topic = models.ForeignKey(
         "org.Topic", verbose_name=_("topic"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     group = models.ForeignKey(
-        "org.TopicGroup", verbose_name=_("group"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "org.TopicGroup",
+        verbose_name=_("group"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     priority = models.BooleanField(_("priority"), default=False)
     confidence = models.FloatField(_("classification confidence"), null=True, blank=True)
     address = models.CharField(_("address"), max_length=500, blank=True)
     territory = models.ForeignKey(
-        "org.Territory", verbose_name=_("territory"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "org.Territory",
+        verbose_name=_("territory"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     lead_department = models.ForeignKey(
         "org.Department",
@@ -55,6 +73,7 @@ class Incident(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="led_incidents",
+        db_index=False,
     )
     routing_rule = models.ForeignKey(
         "org.RoutingRule",
@@ -71,6 +90,7 @@ class Incident(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="owned_incidents",
+        db_index=False,
     )
     no_answer_reason = models.CharField(
         _("reason for no answer"), max_length=16, choices=NoAnswerReason.choices, blank=True
@@ -79,7 +99,7 @@ class Incident(models.Model):
     merged_into = models.ForeignKey(
         "self", verbose_name=_("merged into"), null=True, blank=True, on_delete=models.SET_NULL, related_name="absorbed"
     )
-    due_at = models.DateTimeField(_("answer due"), null=True, blank=True, db_index=True)
+    due_at = models.DateTimeField(_("answer due"), null=True, blank=True)
     waiting_since = models.DateTimeField(
         _("waiting for the citizen since"),
         null=True,
@@ -103,7 +123,7 @@ class Incident(models.Model):
     late_from = models.DateTimeField(_("late from"), null=True, blank=True, editable=False)
     # One of its own answer clocks was met (a clock met stays met): with `late_from`, the «on time» judgement.
     deadline_met = models.BooleanField(_("a deadline met"), default=False, editable=False)
-    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
