@@ -39,9 +39,7 @@ class Incident(models.Model):
     while its first post is analysed — costs an entry in each index (cases 0012; docs/BENCHMARKS.md, sixth pass).
     """
 
-    status = models.CharField(
-        _("status"), max_length=16, choices=IncidentStatus.choices, default=IncidentStatus.NEW, db_index=False
-    )
+    status = models.CharField(_("status"), max_length=16, choices=IncidentStatus.choices, default=IncidentStatus.NEW)
     topic = models.ForeignKey(
         "org.Topic", verbose_name=_("topic"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
