@@ -14,12 +14,15 @@ What it does:
    and filled by `scripts/prepare_db.py` (migrations, reference data, the demo city); when present, migrated.
    With `--db NAME` an existing, migrated database is used as it is.
 2. `--users` operators `load_op01…` (role operator) with one known password (`--password`), created or reset;
-   their rows are the only change made to a database given with `--db`.
+   their rows and the dashboard's snapshots (below) are the only change made to a database given with `--db`.
 3. gunicorn `otklik.wsgi:application` on 127.0.0.1:`--port` with `--workers` sync workers (default 2 × cores + 1)
    and production settings over plain HTTP: OTKLIK_DEBUG=0, a random OTKLIK_SECRET_KEY, OTKLIK_HTTPS=0 (no TLS
    proxy on loopback), static files collected (whitenoise's manifest) into var/bench-load/staticfiles, an
    in-memory Celery broker (the web only enqueues; no worker is needed for the pages measured), logging at
    WARNING.
+   The dashboard's snapshots of its default views are computed once before the run (`refresh_snapshots`, what
+   production's beat does every 5 minutes; they stay fresh for 12): without them every dashboard request computes
+   its figures live, as on a deployment whose beat is stopped — `--no-snapshots` measures that.
 4. locust, headless, in its own process: `-u USERS -r SPAWN_RATE -t DURATION --csv` with `bench/locustfile.py`
    (log in with the form and its CSRF token; inbox views, filters and search as the page's HTMX requests make
    them; the new-items poll; incident cards with their on-load HTMX requests; the live answer check; the
@@ -75,6 +78,9 @@ def parse_args() -> argparse.Namespace:
     writes.add_argument("--writes", dest="writes", action="store_true", default=None, help="take incidents")
     writes.add_argument("--read-only", dest="writes", action="store_false", help="no write action")
     parser.add_argument("--static", action="store_true", help="each operator loads the CSS/JS once (whitenoise)")
+    parser.add_argument(
+        "--no-snapshots", dest="snapshots", action="store_false", help="no dashboard snapshots: every one computed live"
+    )
     parser.add_argument("--out", type=Path, default=None, help="results directory")
     args = parser.parse_args()
     if args.writes is None:
@@ -182,6 +188,14 @@ def collect_static(env: dict[str, str]) -> None:
     """Production serves hashed, compressed copies (whitenoise's manifest): collected once, updated incrementally."""
     print(f"==> collectstatic into {STATIC_ROOT}", flush=True)
     command = [PYTHON, "manage.py", "collectstatic", "--noinput", "-v", "0"]
+    subprocess.run(command, cwd=BASE_DIR, env=env, check=True)  # noqa: S603 - fixed arguments
+
+
+def refresh_snapshots(env: dict[str, str]) -> None:
+    """The dashboard's default views computed ahead, once, as production's beat does every 5 minutes."""
+    print("==> the dashboard's snapshots (refresh_snapshots, as the beat does)", flush=True)
+    code = "from otklik.stats.snapshots import refresh_snapshots; print(refresh_snapshots())"
+    command = [PYTHON, "manage.py", "shell", "-v", "0", "-c", code]
     subprocess.run(command, cwd=BASE_DIR, env=env, check=True)  # noqa: S603 - fixed arguments
 
 
@@ -402,6 +416,8 @@ def main() -> int:
         prepare_database(args, env)
         users = create_users(args, env)
         collect_static(env)
+        if args.snapshots:
+            refresh_snapshots(env)
     except (subprocess.CalledProcessError, OSError) as exc:
         print(f"set-up failed: {exc}", file=sys.stderr)
         return 2
@@ -433,6 +449,7 @@ def main() -> int:
         "duration": args.duration,
         "gunicorn": f"{args.workers} workers × {args.threads} thread(s)",
         "writes": args.writes,
+        "snapshots": args.snapshots,
         "load_average_before": load_before,
         "load_average_after": load_after,
         "requests": total.get("requests", 0),
@@ -450,7 +467,8 @@ def main() -> int:
     report = [
         f"Load test {summary['date']} (commit {summary['commit']}), {summary['machine']}",
         f"`{summary['command']}`: database {args.db}, {args.users} operators for {args.duration}, "
-        f"gunicorn {summary['gunicorn']}, writes {'on' if args.writes else 'off'}",
+        f"gunicorn {summary['gunicorn']}, writes {'on' if args.writes else 'off'}, "
+        f"dashboard snapshots {'refreshed before the run' if args.snapshots else 'none (computed live)'}",
         f"load average before {load_before}, after {load_after}",
         "",
         table(rows, total),
