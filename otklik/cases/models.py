@@ -37,6 +37,8 @@ class Incident(models.Model):
     and foreign keys are left out where a composite index starts with the same column (status, group, territory,
     lead department, owner, due and creation times): every new row version of an incident — written several times
     while its first post is analysed — costs an entry in each index (cases 0012; docs/BENCHMARKS.md, sixth pass).
+    On PostgreSQL, cases 0013 adds a trigram index on `channels` for the source filter of a rare channel (not in
+    `Meta.indexes`: SQLite has none).
     """
 
     status = models.CharField(_("status"), max_length=16, choices=IncidentStatus.choices, default=IncidentStatus.NEW)
@@ -112,7 +114,8 @@ class Incident(models.Model):
     reopened_at = models.DateTimeField(_("last reopened"), null=True, blank=True)
     # The channels of the incident's posts, sorted and delimited: ",telegram,vk," ("" without posts). Kept by
     # `refresh_channels` wherever a post joins or leaves an incident: the inbox's «source» filter tests it
-    # (`channel_mark`) instead of looking for a post of the channel (docs/BENCHMARKS.md).
+    # (`channel_mark`) instead of looking for a post of the channel (docs/BENCHMARKS.md); a rare channel is found
+    # by its trigram index (cases 0013, PostgreSQL).
     channels = models.CharField(_("channels of the posts"), max_length=128, blank=True, default="", editable=False)
     # The earliest due time of the incident's own answer clocks (first answer, answer, final answer) that run or were
     # missed; None without such a clock. The incident is *late* (docs/STATS.md, rule 2) when it is before now. Kept
