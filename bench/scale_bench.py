@@ -5,7 +5,7 @@ Usage:
     .venv/bin/python bench/scale_bench.py                          # every case, 30 requests each, db otklik_scale
     .venv/bin/python bench/scale_bench.py --requests 50 --only inbox --only card
     .venv/bin/python bench/scale_bench.py --db otklik_scale_small --only search --explain
-    only: inbox, card, search, dashboard, desk, api, sweep      (OTKLIK_DB_HOST/PORT/USER as for the app)
+    only: inbox, drill, card, search, dashboard, desk, api, sweep      (OTKLIK_DB_HOST/PORT/USER as for the app)
 
 Each page is requested in-process with Django's test Client, logged in as the demo `operator` (the dashboard as
 `director`, the desk as `executor`), after one warm-up request; every request of a case varies its value (another
@@ -13,7 +13,9 @@ group, department, incident, search word…) so that no single cached row answer
 p50 / p95 / max in ms, the number of SQL queries of the last request and the target, then the load average.
 `--explain` prints the plan of the slowest query of each case. The SLA case runs the real `sweep()` over the
 database's open clocks: once with nothing due (the every-minute case), once with 2,000 clocks made overdue (the
-changed rows and the notifications it creates are put back afterwards).
+changed rows and the notifications it creates are put back afterwards). The `drill` cases are the inbox links of the
+month's dashboard (its figures' click-through: the hidden filters answered, on time, posts and negative posts in a
+period, first and final answer, satisfied, a place), read from the page itself and grouped by their parameters.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import datetime as dt
 import gc
 import os
 import random
+import re
 import statistics
 import sys
 import time
@@ -33,7 +36,7 @@ from typing import Any
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-CASES = ("inbox", "card", "search", "dashboard", "desk", "api", "sweep")
+CASES = ("inbox", "drill", "card", "search", "dashboard", "desk", "api", "sweep")
 SEARCH_WORDS = [
     *("яма", "горячей воды", "мусор", "отопление", "автобус", "освещение", "снег", "ямы во дворе"),
     *("детская площадка", "свалка", "тротуар", "поликлиника", "подъезд", "светофор", "электричество"),
@@ -158,6 +161,20 @@ class Runner:
 RARE_CHANNELS = ["email", "api"]
 
 
+def dashboard_links(runner: Runner) -> dict[str, list[str]]:
+    """The inbox links of the month's dashboard, by the names of their parameters (dates and ids vary)."""
+    import html
+    from urllib.parse import parse_qsl, urlsplit
+
+    page = runner.client("director").get("/dashboard/?period=month").content.decode()
+    links: dict[str, list[str]] = {}
+    for href in sorted(set(re.findall(r'href="(/inbox/\?[^"]+)"', page))):
+        url = html.unescape(href)
+        keys = [key for key, _value in parse_qsl(urlsplit(url).query) if key != "view"]
+        links.setdefault(" + ".join(keys), []).append(url)
+    return links
+
+
 def cycle(values: list[Any]) -> Iterator[Any]:
     while True:
         yield from values
@@ -218,6 +235,9 @@ def run_pages(runner: Runner, only: set[str], rnd: random.Random) -> None:
             "inbox new-count poll",
             lambda n: f"/inbox/new-count/?view=all&since={timezone.now().isoformat()}".replace("+", "%2B"),
         )
+    if "drill" in only:
+        for name, links in dashboard_links(runner).items():
+            runner.case(f"inbox from the dashboard: {name}", lambda n, links=links: links[n % len(links)])
     if "search" in only:
         runner.case("search (full text)", lambda n: f"/inbox/?q={SEARCH_WORDS[n % len(SEARCH_WORDS)]}", target_ms=300)
         runner.case("search + view=routed", lambda n: f"/inbox/?view=routed&q={SEARCH_WORDS[n % 15]}", target_ms=300)

@@ -3,6 +3,7 @@ search keeping its OTKLIK_INBOX_SEARCH_LIMIT newest matches (with a note), the e
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 
@@ -12,6 +13,7 @@ from openpyxl import load_workbook
 
 from otklik.cases.services import do_merge
 from otklik.cases.views import inbox as inbox_views
+from otklik.core.worktime import city_zone
 from tests.factories import ingest
 
 pytestmark = pytest.mark.django_db
@@ -204,3 +206,19 @@ def test_bitmap_scans_puts_the_planner_setting_back():
         with bitmap_scans():
             assert setting() == "off"
         assert setting() == "on"  # back within the enclosing transaction too
+
+
+@pytest.mark.parametrize("cap", [2, 100])
+def test_a_period_filter_of_posts_counts_its_incidents_unordered_the_same(operator_client, settings, cap):
+    """Under a filter by the posts of a period (the dashboard's click-through) the «all» counter is counted without
+    the newest-first order (`InboxQuery.has_period_sets`): the same number, capped the same way."""
+    settings.OTKLIK_INBOX_COUNT_CAP = cap
+    zone = city_zone()
+    inside = [
+        ingest(f"Яма номер {i}", author_id=f"in{i}", posted_at=dt.datetime(2026, 11, 10, 12, tzinfo=zone)).pk
+        for i in range(4)
+    ]
+    ingest("Старая яма", author_id="old", posted_at=dt.datetime(2026, 10, 1, 12, tzinfo=zone))
+    html = operator_client.get("/inbox/?posts_from=2026-11-01&posts_to=2026-11-30").content.decode()
+    assert counters(html)["all"] == (f"{cap}+" if cap < len(inside) else str(len(inside)))
+    assert sorted(row_ids(html)) == sorted(inside)

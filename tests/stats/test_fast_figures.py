@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db.models import Exists, OuterRef, Q
 
+from otklik.answers.choices import AnswerKind, AnswerStatus
+from otklik.answers.models import Answer
 from otklik.cases.choices import EventVerb
 from otklik.cases.models import Event, Incident
 from otklik.core.worktime import city_zone, get_calendar
@@ -32,7 +34,7 @@ from otklik.stats.selectors import (
     SAME_MOMENT,
     StatsFilters,
     compute_stats,
-    first_final_answers,
+    filter_final_answered,
     incidents_in_period,
     percentile,
     place_mood,
@@ -50,6 +52,21 @@ NOW = dt.datetime(2026, 12, 3, 12, 0, tzinfo=EKB)
 def seeded(db, housing, roads, operator):
     """About 160 incidents over five weeks, their clocks, answers, events, replies, surveys and posts."""
     return seed_city(housing, roads)
+
+
+def first_final_answers(eligible, since: dt.datetime | None, until: dt.datetime | None) -> dict[int, dt.datetime]:
+    """incident id → its first final answer published in [since, until) (open bounds when None), for `eligible`:
+    the former Python path, whose ids the inbox's filter handed over as a list."""
+    answers = Answer.objects.filter(kind=AnswerKind.FINAL, status=AnswerStatus.PUBLISHED, incident__in=eligible)
+    if since is not None:
+        answers = answers.filter(published_at__gte=since)
+    if until is not None:
+        answers = answers.filter(published_at__lt=until)
+    first: dict[int, dt.datetime] = {}
+    for incident_id, published_at in answers.order_by("published_at", "pk").values_list("incident_id", "published_at"):
+        if published_at is not None:
+            first.setdefault(incident_id, published_at)
+    return first
 
 
 def with_judgement(queryset, now: dt.datetime):
@@ -255,3 +272,27 @@ def test_the_running_total_calendar_equals_the_day_walk():
         assert working.between(selectors._to_micros(a), selectors._to_micros(b)) == expected // dt.timedelta(
             microseconds=1
         )
+
+
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [
+        (dt.datetime(2026, 11, 4, tzinfo=EKB), dt.datetime(2026, 12, 4, tzinfo=EKB)),  # a month
+        (dt.datetime(2026, 12, 1, tzinfo=EKB), dt.datetime(2026, 12, 4, tzinfo=EKB)),  # three days
+        (None, dt.datetime(2026, 11, 20, tzinfo=EKB)),  # an open start
+        (dt.datetime(2026, 11, 20, tzinfo=EKB), None),  # an open end
+        (None, None),
+    ],
+)
+def test_the_inbox_final_answer_filter_is_the_python_classification(seeded, since, until):
+    """`filter_final_answered` (the inbox's `final_from`/`final_to` and `satisfied=1`, one subquery) lists exactly
+    the incidents of the former path: the first final answers in Python, classified by `classify_incidents`."""
+    eligible = Incident.objects.exclude(status="merged")
+    first = first_final_answers(eligible, since, until)
+    classes = classify_incidents(first)
+    answered = set(filter_final_answered(eligible, since, until).values_list("pk", flat=True))
+    satisfied = set(filter_final_answered(eligible, since, until, satisfied=True).values_list("pk", flat=True))
+
+    assert answered == set(first)
+    assert satisfied == {pk for pk, c in classes.items() if c == SATISFIED}
+    assert 0 < len(satisfied) < len(answered) or since == dt.datetime(2026, 12, 1, tzinfo=EKB)

@@ -410,7 +410,11 @@ class InboxQuery:
         # probes a per-incident filter until the cap, rather than first reading every row the filter's table has
         # (every incident clock for «late»). A source too: the row's `channels` is tested (1M posts, MAX, the
         # smallest channel: ~40 ms, against ~75 ms scanning the table unordered after the backfill moved its rows).
-        ordered = shown.order_by(*SORTS["-created"])
+        # Not for a filter by the posts, final answers or assignments of a period (the dashboard's click-through):
+        # its incidents are a set PostgreSQL builds from that period's rows, and in the order asked it read and
+        # sorted every incident to keep the newest (1M posts, a month's posts: ~100 ms), where unordered it stops at
+        # the cap (~25 ms).
+        ordered = shown if self.has_period_sets else shown.order_by(*SORTS["-created"])
         counted = capped_count_sql(ordered, cap)
         total: Any = (
             Value(0) if counted is None else RawSQL(counted[0], counted[1], output_field=IntegerField())  # noqa: S611 - compiled by Django
@@ -420,6 +424,14 @@ class InboxQuery:
         open_ones = shown.filter(status__in=list(OPEN_STATUSES))
         counts = {code: int(value or 0) for code, value in open_ones.aggregate(**aggregates).items()}
         return {code: counts[code] for code in conditions}
+
+    @property
+    def has_period_sets(self) -> bool:
+        """Whether a filter keeps the incidents of a set of other rows in a period (`_population_filters`: posts,
+        final answers, assignments)."""
+        f = self.filters
+        keys = ("posts_from", "posts_to", "final_from", "final_to", "assigned_to")
+        return any(f.get(key) for key in keys) or f.get("negative") == "1" or f.get("satisfied") == "1"
 
     @property
     def has_filters(self) -> bool:
