@@ -15,7 +15,8 @@ p50 / p95 / max in ms, the number of SQL queries of the last request and the tar
 database's open clocks: once with nothing due (the every-minute case), once with 2,000 clocks made overdue (the
 changed rows and the notifications it creates are put back afterwards). The `drill` cases are the inbox links of the
 month's dashboard (its figures' click-through: the hidden filters answered, on time, posts and negative posts in a
-period, first and final answer, satisfied, a place), read from the page itself and grouped by their parameters.
+period, first and final answer, satisfied, a place), read from the page itself and grouped by their parameters; then the same for a period of two months ten months
+back.
 """
 
 from __future__ import annotations
@@ -161,12 +162,12 @@ class Runner:
 RARE_CHANNELS = ["email", "api"]
 
 
-def dashboard_links(runner: Runner) -> dict[str, list[str]]:
-    """The inbox links of the month's dashboard, by the names of their parameters (dates and ids vary)."""
+def dashboard_links(runner: Runner, query: str) -> dict[str, list[str]]:
+    """The inbox links of the dashboard of `query`, by the names of their parameters (dates and ids vary)."""
     import html
     from urllib.parse import parse_qsl, urlsplit
 
-    page = runner.client("director").get("/dashboard/?period=month").content.decode()
+    page = runner.client("director").get(f"/dashboard/?{query}").content.decode()
     links: dict[str, list[str]] = {}
     for href in sorted(set(re.findall(r'href="(/inbox/\?[^"]+)"', page))):
         url = html.unescape(href)
@@ -236,8 +237,11 @@ def run_pages(runner: Runner, only: set[str], rnd: random.Random) -> None:
             lambda n: f"/inbox/new-count/?view=all&since={timezone.now().isoformat()}".replace("+", "%2B"),
         )
     if "drill" in only:
-        for name, links in dashboard_links(runner).items():
-            runner.case(f"inbox from the dashboard: {name}", lambda n, links=links: links[n % len(links)])
+        old_start, old_end = today - dt.timedelta(days=330), today - dt.timedelta(days=270)
+        old_period = f"period=custom&date_from={old_start}&date_to={old_end}"
+        for label, query in (("month", "period=month"), ("10 months back", old_period)):
+            for name, links in dashboard_links(runner, query).items():
+                runner.case(f"inbox from the dashboard ({label}): {name}", lambda n, links=links: links[n % len(links)])
     if "search" in only:
         runner.case("search (full text)", lambda n: f"/inbox/?q={SEARCH_WORDS[n % len(SEARCH_WORDS)]}", target_ms=300)
         runner.case("search + view=routed", lambda n: f"/inbox/?view=routed&q={SEARCH_WORDS[n % 15]}", target_ms=300)

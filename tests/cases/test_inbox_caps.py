@@ -8,6 +8,7 @@ import io
 import re
 
 import pytest
+import time_machine
 from django.test import Client
 from openpyxl import load_workbook
 
@@ -222,3 +223,22 @@ def test_a_period_filter_of_posts_counts_its_incidents_unordered_the_same(operat
     html = operator_client.get("/inbox/?posts_from=2026-11-01&posts_to=2026-11-30").content.decode()
     assert counters(html)["all"] == (f"{cap}+" if cap < len(inside) else str(len(inside)))
     assert sorted(row_ids(html)) == sorted(inside)
+
+
+def test_a_past_period_of_posts_lists_and_counts_the_same_within_its_bounds(operator_client, settings):
+    """A posts window that ended over a week before: the inbox reads the ids' bounds first (`_among`) — the same
+    incidents listed and counted; newer and older incidents outside the window left out; an empty window, none."""
+    zone = city_zone()
+    older = ingest("Прошлогодняя яма", author_id="o1", posted_at=dt.datetime(2026, 9, 1, 12, tzinfo=zone)).pk
+    inside = [
+        ingest(f"Яма номер {i}", author_id=f"in{i}", posted_at=dt.datetime(2026, 10, 5, 12, tzinfo=zone)).pk
+        for i in range(3)
+    ]
+    newer = ingest("Свежая яма", author_id="n1", posted_at=dt.datetime(2026, 11, 25, 12, tzinfo=zone)).pk
+    with time_machine.travel(dt.datetime(2026, 12, 1, 12, tzinfo=zone)):
+        html = operator_client.get("/inbox/?posts_from=2026-10-01&posts_to=2026-10-10").content.decode()
+        assert sorted(row_ids(html)) == sorted(inside)
+        assert counters(html)["all"] == "3"
+        assert older not in row_ids(html) and newer not in row_ids(html)
+        html = operator_client.get("/inbox/?posts_from=2026-10-11&posts_to=2026-10-20").content.decode()
+        assert row_ids(html) == [] and counters(html)["all"] == "0"

@@ -15,6 +15,7 @@ from collections import defaultdict
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.db.models import Exists, OuterRef, Q
 
 from otklik.answers.choices import AnswerKind, AnswerStatus
@@ -286,13 +287,33 @@ def test_the_running_total_calendar_equals_the_day_walk():
 )
 def test_the_inbox_final_answer_filter_is_the_python_classification(seeded, since, until):
     """`filter_final_answered` (the inbox's `final_from`/`final_to` and `satisfied=1`, one subquery) lists exactly
-    the incidents of the former path: the first final answers in Python, classified by `classify_incidents`."""
+    the incidents of the former path: the first final answers in Python, classified by `classify_incidents`. On
+    NOW, the windows ending 2026-11-20 ended over a week before: the filter bounds the ids too (`_among`)."""
     eligible = Incident.objects.exclude(status="merged")
     first = first_final_answers(eligible, since, until)
     classes = classify_incidents(first)
-    answered = set(filter_final_answered(eligible, since, until).values_list("pk", flat=True))
-    satisfied = set(filter_final_answered(eligible, since, until, satisfied=True).values_list("pk", flat=True))
+    with time_machine.travel(NOW, tick=False):
+        answered = set(filter_final_answered(eligible, since, until).values_list("pk", flat=True))
+        satisfied = set(filter_final_answered(eligible, since, until, satisfied=True).values_list("pk", flat=True))
 
     assert answered == set(first)
     assert satisfied == {pk for pk, c in classes.items() if c == SATISFIED}
     assert 0 < len(satisfied) < len(answered) or since == dt.datetime(2026, 12, 1, tzinfo=EKB)
+
+
+def test_an_old_period_bounds_the_ids_and_an_empty_one_lists_nothing(seeded, django_assert_num_queries):
+    """A window that ended over a week before reads its ids' bounds first (one query more) and lists the same."""
+    eligible = Incident.objects.exclude(status="merged")
+    since, until = dt.datetime(2026, 11, 4, tzinfo=EKB), dt.datetime(2026, 11, 20, tzinfo=EKB)
+    with time_machine.travel(NOW, tick=False):
+        with django_assert_num_queries(1):
+            bounded = filter_final_answered(eligible, since, until)
+        assert '"cases_incident"."id" >=' in str(bounded.query) and '"cases_incident"."id" <=' in str(bounded.query)
+        assert set(bounded.values_list("pk", flat=True)) == set(first_final_answers(eligible, since, until))
+        with django_assert_num_queries(1):
+            empty = filter_final_answered(
+                eligible, dt.datetime(2020, 1, 1, tzinfo=EKB), dt.datetime(2020, 2, 1, tzinfo=EKB)
+            )
+        assert list(empty) == []
+        with django_assert_num_queries(0):
+            filter_final_answered(eligible, since, dt.datetime(2026, 12, 4, tzinfo=EKB))  # recent: no bounds read

@@ -139,6 +139,7 @@ class InboxQuery:
     # Set by `shown()`: whether the search matched more incidents than it keeps.
     search_capped: bool = False
     _search_ids: list[int] | None = field(default=None, repr=False)
+    _narrowed_queryset: QuerySet[Incident] | None = field(default=None, repr=False)
 
     @classmethod
     def from_request(cls, request: HttpRequest) -> InboxQuery:
@@ -225,7 +226,13 @@ class InboxQuery:
             return list(newest[:count])
 
     def _narrowed(self) -> QuerySet[Incident]:
-        """Visible incidents narrowed by the filters (not by the search, not by the saved view)."""
+        """Visible incidents narrowed by the filters (not by the search, not by the saved view); built once per
+        request (a filter by an old period's rows reads its bounds: `otklik.stats.selectors._among`)."""
+        if self._narrowed_queryset is None:
+            self._narrowed_queryset = self._build_narrowed()
+        return self._narrowed_queryset
+
+    def _build_narrowed(self) -> QuerySet[Incident]:
         queryset = selectors.visible_incidents(self.user)
         f = self.filters
         if f.get("ids"):
