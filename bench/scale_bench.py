@@ -15,8 +15,8 @@ p50 / p95 / max in ms, the number of SQL queries of the last request and the tar
 database's open clocks: once with nothing due (the every-minute case), once with 2,000 clocks made overdue (the
 changed rows and the notifications it creates are put back afterwards). The `drill` cases are the inbox links of the
 month's dashboard (its figures' click-through: the hidden filters answered, on time, posts and negative posts in a
-period, first and final answer, satisfied, a place), read from the page itself and grouped by their parameters; then the same for a period of two months ten months
-back.
+period, first and final answer, satisfied, a place), read from the page itself and grouped by their parameters;
+then the same for a period of two months ten months back.
 """
 
 from __future__ import annotations
