@@ -887,6 +887,11 @@ def filter_final_answered(
 PAST_PERIOD = dt.timedelta(days=7)
 
 
+def is_past_period(until: dt.datetime) -> bool:
+    """Whether a period ending at `until` (exclusive) ended PAST_PERIOD ago or more."""
+    return until <= timezone.now() - PAST_PERIOD
+
+
 def _among(
     queryset: QuerySet[Incident],
     ids: QuerySet[Any],
@@ -902,7 +907,7 @@ def _among(
     recent period's set reaches the newest incidents; the bounds would cost the query and narrow nothing. (The
     bounds are read once per page: an incident created by a post that arrives meanwhile shows on the next one.)"""
     queryset = queryset.filter(pk__in=ids)
-    if until is None or until > timezone.now() - PAST_PERIOD:
+    if until is None or not is_past_period(until):
         return queryset
     # `+ 0`: PostgreSQL would otherwise read MIN and MAX off the incident_id index, walking it from either end to
     # the period's rows; this way it reads the period's own rows by their time index.

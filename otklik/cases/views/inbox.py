@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -55,6 +56,7 @@ from otklik.cases.services import do_mark_no_answer, do_merge, do_route
 from otklik.core.decorators import reader_required
 from otklik.core.errors import DomainError
 from otklik.core.htmx import is_region_request, render_page
+from otklik.core.pg import local_settings
 from otklik.core.worktime import city_zone
 from otklik.core.xlsx import Link, export_filename, wants_xlsx, xlsx_response
 from otklik.documents.masking import mask_personal_data
@@ -417,11 +419,8 @@ class InboxQuery:
         # probes a per-incident filter until the cap, rather than first reading every row the filter's table has
         # (every incident clock for «late»). A source too: the row's `channels` is tested (1M posts, MAX, the
         # smallest channel: ~40 ms, against ~75 ms scanning the table unordered after the backfill moved its rows).
-        # Not for a filter by the posts, final answers or assignments of a period (the dashboard's click-through):
-        # its incidents are a set PostgreSQL builds from that period's rows, and in the order asked it read and
-        # sorted every incident to keep the newest (1M posts, a month's posts: ~100 ms), where unordered it stops at
-        # the cap (~25 ms).
-        ordered = shown if self.has_period_sets else shown.order_by(*SORTS["-created"])
+        # Under a filter by a period's rows, another order (`_capped_count_order`).
+        ordered = shown.order_by(*self._capped_count_order())
         counted = capped_count_sql(ordered, cap)
         total: Any = (
             Value(0) if counted is None else RawSQL(counted[0], counted[1], output_field=IntegerField())  # noqa: S611 - compiled by Django
@@ -429,8 +428,38 @@ class InboxQuery:
         # Max() makes the subquery legal in an aggregate; Coalesce gives it when no open incident matches.
         aggregates["all"] = Coalesce(Max(total), total)
         open_ones = shown.filter(status__in=list(OPEN_STATUSES))
-        counts = {code: int(value or 0) for code, value in open_ones.aggregate(**aggregates).items()}
+        with self._counters_plan():
+            counts = {code: int(value or 0) for code, value in open_ones.aggregate(**aggregates).items()}
         return {code: counts[code] for code in conditions}
+
+    def _counters_plan(self) -> AbstractContextManager[None]:
+        """Under a filter by the rows of a past period (bounded ids, `_capped_count_order`): the incidents in the
+        bounds are probed against the period's rows one by one (by the rows' incident index) instead of hashing all
+        the period's rows, twice — the open incidents in the bounds are a few hundred and the count stops at the cap
+        (1M posts, two months' posts ten months back: ~95 → ~55 ms)."""
+        if self._capped_count_order() == ():
+            return local_settings(enable_hashjoin="off", enable_mergejoin="off")
+        return nullcontext()
+
+    def _capped_count_order(self) -> tuple[str, ...]:
+        """The order in which the «all» counter's capped subquery reads its incidents.
+
+        Newest first by creation as a rule (above). Not under a filter by the posts, final answers or assignments of
+        a period (the dashboard's click-through): its incidents are a set PostgreSQL builds from the period's rows,
+        and in that order it read and sorted every incident of the city (1M posts, a month's posts: ~100 ms). For a
+        recent period, by number from the newest: the set's incidents are among the newest, and PostgreSQL merges
+        the two in that order and stops at the cap (~30 ms); for a period that ended PAST_PERIOD ago, unordered: the
+        filter bounds the ids (`otklik.stats.selectors._among`) and PostgreSQL stops at the cap within them
+        (~60 ms, against ~150 ms from the newest)."""
+        from otklik.stats.selectors import is_past_period  # noqa: PLC0415 - app boundary
+
+        if not self.has_period_sets:
+            return SORTS["-created"]
+        f = self.filters
+        ends = [_day_bounds(None, f.get(key))[1] for key in ("posts_to", "final_to", "assigned_to_date")]
+        if any(end is not None and is_past_period(end) for end in ends):
+            return ()
+        return ("-pk",)
 
     @property
     def has_period_sets(self) -> bool:
