@@ -86,6 +86,7 @@ from otklik.answers.choices import AnswerKind, AnswerStatus
 from otklik.answers.models import Answer
 from otklik.cases.choices import OPEN_STATUSES, AssignmentStatus, EventVerb, IncidentStatus
 from otklik.cases.models import Assignment, Event, Incident, ReworkComment
+from otklik.core.ids import id_among
 from otklik.core.pg import local_settings
 from otklik.core.worktime import city_zone, get_calendar
 from otklik.intake.models import Post
@@ -872,15 +873,21 @@ def filter_final_answered(
 ) -> QuerySet[Incident]:
     """The incidents of `queryset` with a final answer published in [since, until) — with `satisfied`, only those
     classified satisfied after the first such answer: the population and numerator of `satisfied_share` (rule 5;
-    the inbox's `final_from`/`final_to` and `satisfied=1` filters). A subquery (`_first_finals`,
-    `_satisfied_since_answer`): the classification of `classify_incidents` in SQL, as `_satisfaction` counts it —
-    handed over as a list, a month's ids at 1M posts (~30,000) made every query of the inbox's page ~120 KB long
-    (1.2 s a page)."""
+    the inbox's `final_from`/`final_to` and `satisfied=1` filters). The classification of `classify_incidents`
+    in SQL (`_first_finals`, `_satisfied_since_answer`), as `_satisfaction` counts it: worked out in Python and
+    handed over as a list of parameters, a month's ids at 1M posts made every query of the inbox's page ~120 KB
+    long (1.2 s a page)."""
     finals = _final_answers(since, until)
     if not satisfied:
         return _among(queryset, finals.values("incident_id"), until)
+    # The satisfied ones read once (one query): as a subquery the classification ran in each of the page's
+    # queries (1M posts, a month: ~100 ms each). Their ids go as one array parameter, and — redundant, for the
+    # planner, as in `_among` — between the smallest and the largest of them.
     firsts = _first_finals(finals).filter(_satisfied_since_answer())
-    return _among(queryset, firsts.values("incident_id"), until, within=finals.values("incident_id"))
+    ids = sorted(set(firsts.values_list("incident_id", flat=True)))
+    if not ids:
+        return queryset.none()
+    return queryset.filter(id_among(ids), pk__gte=ids[0], pk__lte=ids[-1])
 
 
 # A period that ended this long ago: its rows' incidents lie among the older ones (`_among`).
@@ -892,28 +899,20 @@ def is_past_period(until: dt.datetime) -> bool:
     return until <= timezone.now() - PAST_PERIOD
 
 
-def _among(
-    queryset: QuerySet[Incident],
-    ids: QuerySet[Any],
-    until: dt.datetime | None,
-    *,
-    within: QuerySet[Any] | None = None,
-) -> QuerySet[Incident]:
-    """The incidents of `queryset` whose id is one of `ids` (a subquery of the incident ids of a period's rows;
-    `within`: a cheaper superset of it). For a period that ended PAST_PERIOD ago or more, also — redundant, for the
-    planner — between the smallest and the largest of those ids, read first (one query): the inbox lists newest
-    first, and PostgreSQL walked the incidents from the newest, testing each against the set, until it reached the
-    period's (1M posts, the posts of January and February: ~500,000 tests, ~600 ms → ~20 ms with the bounds). A
-    recent period's set reaches the newest incidents; the bounds would cost the query and narrow nothing. (The
-    bounds are read once per page: an incident created by a post that arrives meanwhile shows on the next one.)"""
+def _among(queryset: QuerySet[Incident], ids: QuerySet[Any], until: dt.datetime | None) -> QuerySet[Incident]:
+    """The incidents of `queryset` whose id is one of `ids` (a subquery of the incident ids of a period's rows).
+    For a period that ended PAST_PERIOD ago or more, also — redundant, for the planner — between the smallest and
+    the largest of those ids, read first (one query): the inbox lists newest first, and PostgreSQL walked the
+    incidents from the newest, testing each against the set, until it reached the period's (1M posts, the posts of
+    January and February: ~500,000 tests, ~600 ms → ~20 ms with the bounds). A recent period's set reaches the
+    newest incidents; the bounds would cost the query and narrow nothing. (The bounds are read once per page: an
+    incident created by a post that arrives meanwhile shows on the next one.)"""
     queryset = queryset.filter(pk__in=ids)
     if until is None or not is_past_period(until):
         return queryset
     # `+ 0`: PostgreSQL would otherwise read MIN and MAX off the incident_id index, walking it from either end to
     # the period's rows; this way it reads the period's own rows by their time index.
-    bounds = (within if within is not None else ids).aggregate(
-        low=Min(F("incident_id") + 0), high=Max(F("incident_id") + 0)
-    )
+    bounds = ids.aggregate(low=Min(F("incident_id") + 0), high=Max(F("incident_id") + 0))
     if bounds["high"] is None:
         return queryset.none()
     return queryset.filter(pk__gte=bounds["low"], pk__lte=bounds["high"])
