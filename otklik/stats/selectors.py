@@ -884,7 +884,7 @@ def filter_final_answered(
     # queries (1M posts, a month: ~100 ms each). Their ids go as one array parameter, and — redundant, for the
     # planner, as in `_among` — between the smallest and the largest of them.
     firsts = _first_finals(finals).filter(_satisfied_since_answer())
-    ids = sorted(set(firsts.values_list("incident_id", flat=True)))
+    ids = sorted(set(firsts.order_by().values_list("incident_id", flat=True)))
     if not ids:
         return queryset.none()
     return queryset.filter(id_among(ids), pk__gte=ids[0], pk__lte=ids[-1])
