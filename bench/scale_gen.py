@@ -23,7 +23,8 @@ What the data looks like (seeded, `--seed`):
   stuck open ones; about 100,000 open SLA clocks (the answer clock of each open incident, the clock of each open
   assignment); closed clocks met or missed;
 - lead departments by the demo routing rules of the topic's group; assignments (lead, sometimes a co-executor) with
-  the statuses the incident's status implies; timeline events; published primary/final answers (refusals too).
+  the statuses the incident's status implies; timeline events; published primary/final answers (refusals too);
+- the citizens' replies to 30 % of the first final answers (`FollowUp`, two in three «satisfied»).
 """
 
 from __future__ import annotations
@@ -665,6 +666,22 @@ def generate(args: argparse.Namespace) -> dict[str, int]:
                 ev_id += 1
     counts["events"] = copier.count
     step.done(f"events: {copier.count}")
+    # The citizens' replies after a final answer, as the satisfaction classifier records them (`FollowUp`): to 30 %
+    # of the incidents' first final answers, a day later, two in three «satisfied». The reply is the incident's
+    # last post. Seeded, so that two generations give the same rows.
+    cursor.execute("SELECT setseed(0.42)")
+    cursor.execute(
+        "INSERT INTO satisfaction_followup (verdict, confidence, acted, created_at, answer_id, incident_id, post_id) "
+        "SELECT CASE WHEN random() < 0.67 THEN 'satisfied' ELSE 'unsatisfied' END, 0.9, 'none', "
+        "a.published_at + interval '1 day', a.id, a.incident_id, "
+        "(SELECT max(p.id) FROM intake_post p WHERE p.incident_id = a.incident_id) "
+        "FROM (SELECT DISTINCT ON (incident_id) id, incident_id, published_at FROM answers_answer "
+        "WHERE kind = 'final' AND status = 'published' AND published_at IS NOT NULL "
+        "ORDER BY incident_id, published_at, id) a "
+        "WHERE random() < 0.3 AND EXISTS (SELECT 1 FROM intake_post p WHERE p.incident_id = a.incident_id)"
+    )
+    counts["followups"] = cursor.rowcount
+    step.done(f"replies (follow-ups): {cursor.rowcount}")
     # An incident's last reopening, as `do_reopen` keeps it beside the event (the inbox's «reopened» filter).
     cursor.execute(
         "UPDATE cases_incident i SET reopened_at = e.at FROM (SELECT incident_id, max(created_at) AS at "
