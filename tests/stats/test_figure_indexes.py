@@ -28,3 +28,11 @@ def test_the_posts_index_carries_what_the_mood_reads():
     if connection.vendor != "postgresql":
         pytest.skip("INCLUDE is PostgreSQL's")
     assert "INCLUDE (incident_id, source_id, negative)" in indexdef("stats_post_posted_at")
+
+
+def test_the_assignments_index_of_the_department_filter_carries_incident_and_status():
+    """cases 0014: a department's assignments of a period and their incidents from the index alone."""
+    if connection.vendor != "postgresql":
+        pytest.skip("INCLUDE is PostgreSQL's")
+    definition = indexdef("assignment_dept_created")
+    assert "(department_id, created_at) INCLUDE (incident_id, status)" in definition
