@@ -874,9 +874,9 @@ def filter_final_answered(
     """The incidents of `queryset` with a final answer published in [since, until) — with `satisfied`, only those
     classified satisfied after the first such answer: the population and numerator of `satisfied_share` (rule 5;
     the inbox's `final_from`/`final_to` and `satisfied=1` filters). The classification of `classify_incidents`
-    in SQL (`_first_finals`, `_satisfied_since_answer`), as `_satisfaction` counts it: worked out in Python and
-    handed over as a list of parameters, a month's ids at 1M posts made every query of the inbox's page ~120 KB
-    long (1.2 s a page)."""
+    in SQL (`_first_finals`, `_satisfied_since_answer`), as `_satisfaction` counts it. (It was worked out in Python
+    and its ids handed over one parameter each: at 1M posts every query of the inbox's page was ~120 KB long, 1.2 s
+    a page.)"""
     finals = _final_answers(since, until)
     if not satisfied:
         return _among(queryset, finals.values("incident_id"), until)
@@ -885,9 +885,7 @@ def filter_final_answered(
     # planner, as in `_among` — between the smallest and the largest of them.
     firsts = _first_finals(finals).filter(_satisfied_since_answer())
     ids = sorted(set(firsts.order_by().values_list("incident_id", flat=True)))
-    if not ids:
-        return queryset.none()
-    return queryset.filter(id_among(ids), pk__gte=ids[0], pk__lte=ids[-1])
+    return _bounded(queryset.filter(id_among(ids)), ids[0] if ids else None, ids[-1] if ids else None)
 
 
 # A period that ended this long ago: its rows' incidents lie among the older ones (`_among`).
@@ -913,9 +911,15 @@ def _among(queryset: QuerySet[Incident], ids: QuerySet[Any], until: dt.datetime 
     # `+ 0`: PostgreSQL would otherwise read MIN and MAX off the incident_id index, walking it from either end to
     # the period's rows; this way it reads the period's own rows by their time index.
     bounds = ids.aggregate(low=Min(F("incident_id") + 0), high=Max(F("incident_id") + 0))
-    if bounds["high"] is None:
+    return _bounded(queryset, bounds["low"], bounds["high"])
+
+
+def _bounded(queryset: QuerySet[Incident], low: int | None, high: int | None) -> QuerySet[Incident]:
+    """`queryset` narrowed to the ids from `low` to `high` (constants the planner can estimate); nothing when the
+    set they bound is empty (None)."""
+    if low is None or high is None:
         return queryset.none()
-    return queryset.filter(pk__gte=bounds["low"], pk__lte=bounds["high"])
+    return queryset.filter(pk__gte=low, pk__lte=high)
 
 
 def _final_answers(since: dt.datetime | None, until: dt.datetime | None) -> QuerySet[Answer]:
@@ -1003,9 +1007,9 @@ def _satisfaction(stats: Stats) -> None:
     """`satisfied_share` (the module's docstring, 5): the first final answer of each incident under the filters
     published in the period, classified as `otklik.satisfaction.stats.classify_incidents` does, counted in the
     database (one query): the first answer is the one with no earlier final answer of its incident in the period
-    (ties by id); satisfied — no `reopened` event since it, and a `satisfied`
-    follow-up or a survey answered «solved» since it. `tests/stats/test_fast_figures.py` checks it against the
-    classification in Python."""
+    (ties by id); satisfied — no `reopened` event since it, and a `satisfied` follow-up or a survey answered
+    «solved» since it (`_first_finals`, `_satisfied_since_answer`). `tests/stats/test_fast_figures.py` checks it
+    against the classification in Python."""
     since, until = period_bounds(stats.start, stats.end)
     # Merged incidents left out by their ids (few, by the status index), not by a join of every answer to its
     # incident (PostgreSQL scanned all the incidents of the city for it).

@@ -212,7 +212,7 @@ def test_bitmap_scans_puts_the_planner_setting_back():
 @pytest.mark.parametrize("cap", [2, 100])
 def test_a_period_filter_of_posts_counts_its_incidents_unordered_the_same(operator_client, settings, cap):
     """Under a filter by the posts of a period (the dashboard's click-through) the «all» counter is counted without
-    the newest-first order (`InboxQuery.has_period_sets`): the same number, capped the same way."""
+    the newest-first order (`InboxQuery._capped_count_order`): the same number, capped the same way."""
     settings.OTKLIK_INBOX_COUNT_CAP = cap
     zone = city_zone()
     inside = [

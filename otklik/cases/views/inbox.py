@@ -431,11 +431,11 @@ class InboxQuery:
         return {code: counts[code] for code in conditions}
 
     def _counters_plan(self) -> AbstractContextManager[None]:
-        """Under a filter by the rows of a past period (bounded ids, `_capped_count_order`): the incidents in the
-        bounds are probed against the period's rows one by one (by the rows' incident index) instead of hashing all
-        the period's rows, twice — the open incidents in the bounds are a few hundred and the count stops at the cap
+        """Under a filter by the rows of a past period (bounded ids, `_period_rows`): the incidents in the bounds are
+        probed against the period's rows one by one (by the rows' incident index) instead of hashing all the
+        period's rows, twice — the open incidents in the bounds are a few hundred and the count stops at the cap
         (1M posts, two months' posts ten months back: ~95 → ~55 ms)."""
-        if self._capped_count_order() == ():
+        if self._period_rows() == "past":
             return local_settings(enable_hashjoin="off", enable_mergejoin="off")
         return nullcontext()
 
@@ -446,26 +446,23 @@ class InboxQuery:
         a period (the dashboard's click-through): its incidents are a set PostgreSQL builds from the period's rows,
         and in that order it read and sorted every incident of the city (1M posts, a month's posts: ~100 ms). For a
         recent period, by number from the newest: the set's incidents are among the newest, and PostgreSQL merges
-        the two in that order and stops at the cap (~30 ms); for a period that ended PAST_PERIOD ago, unordered: the
-        filter bounds the ids (`otklik.stats.selectors._among`) and PostgreSQL stops at the cap within them
-        (~60 ms, against ~150 ms from the newest)."""
+        the two in that order and stops at the cap (~30 ms); for a past one, unordered: the filter bounds the ids
+        (`otklik.stats.selectors._among`) and PostgreSQL stops at the cap within them (~60 ms, against ~150 ms from
+        the newest)."""
+        return {None: SORTS["-created"], "recent": ("-pk",), "past": ()}[self._period_rows()]
+
+    def _period_rows(self) -> str | None:
+        """Whether a filter keeps the incidents of a period's rows (`_population_filters`: posts, final answers,
+        assignments): None if not; "past" when such a period ended PAST_PERIOD ago or more (its ids are bounded,
+        `otklik.stats.selectors._among`); else "recent"."""
         from otklik.stats.selectors import is_past_period  # noqa: PLC0415 - app boundary
 
-        if not self.has_period_sets:
-            return SORTS["-created"]
-        f = self.filters
-        ends = [_day_bounds(None, f.get(key))[1] for key in ("posts_to", "final_to", "assigned_to_date")]
-        if any(end is not None and is_past_period(end) for end in ends):
-            return ()
-        return ("-pk",)
-
-    @property
-    def has_period_sets(self) -> bool:
-        """Whether a filter keeps the incidents of a set of other rows in a period (`_population_filters`: posts,
-        final answers, assignments)."""
         f = self.filters
         keys = ("posts_from", "posts_to", "final_from", "final_to", "assigned_to")
-        return any(f.get(key) for key in keys) or f.get("negative") == "1" or f.get("satisfied") == "1"
+        if not (any(f.get(key) for key in keys) or f.get("negative") == "1" or f.get("satisfied") == "1"):
+            return None
+        ends = [_day_bounds(None, f.get(key))[1] for key in ("posts_to", "final_to", "assigned_to_date")]
+        return "past" if any(end is not None and is_past_period(end) for end in ends) else "recent"
 
     @property
     def has_filters(self) -> bool:
