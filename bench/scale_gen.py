@@ -24,7 +24,9 @@ What the data looks like (seeded, `--seed`):
   assignment); closed clocks met or missed;
 - lead departments by the demo routing rules of the topic's group; assignments (lead, sometimes a co-executor) with
   the statuses the incident's status implies; timeline events; published primary/final answers (refusals too);
-- the citizens' replies to 30 % of the first final answers (`FollowUp`, two in three «satisfied»).
+- the citizens' replies to 30 % of the first final answers (`FollowUp`, two in three «satisfied»);
+- the fields kept beside the rows as the app's hooks keep them (an incident's channels, last reopening, late-from
+  time; each final answer's satisfaction outcome).
 """
 
 from __future__ import annotations
@@ -682,6 +684,13 @@ def generate(args: argparse.Namespace) -> dict[str, int]:
     )
     counts["followups"] = cursor.rowcount
     step.done(f"replies (follow-ups): {cursor.rowcount}")
+    # Each final answer's classification for the satisfaction figures, as otklik.satisfaction.outcomes keeps it
+    # (the previous final answer's time, satisfied since it): one UPDATE over the published final answers.
+    from otklik.answers.choices import AnswerKind, AnswerStatus
+    from otklik.satisfaction.outcomes import answer_outcomes
+
+    outcomes = Answer.objects.filter(kind=AnswerKind.FINAL, status=AnswerStatus.PUBLISHED).update(**answer_outcomes())
+    step.done(f"answers' satisfaction outcomes: {outcomes}")
     # An incident's last reopening, as `do_reopen` keeps it beside the event (the inbox's «reopened» filter).
     cursor.execute(
         "UPDATE cases_incident i SET reopened_at = e.at FROM (SELECT incident_id, max(created_at) AS at "

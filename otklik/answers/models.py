@@ -64,6 +64,14 @@ class Answer(models.Model):
     link = models.URLField(_("link to the published reply"), max_length=1000, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Derived, for the satisfaction figures (docs/STATS.md, «satisfied_share»), of a published final answer only;
+    # kept by otklik.satisfaction.outcomes on every change of the incident's final answers, replies, surveys and
+    # reopenings. The publication time of the incident's previous published final answer (by time, then id): the
+    # answer is the first final answer of a period starting at `since` when this is empty or earlier than `since`.
+    previous_final_at = models.DateTimeField(_("previous final answer published"), null=True, editable=False)
+    # Whether the incident is classified satisfied since this answer: a `satisfied` reply or a survey answered
+    # «solved» since it, and no reopening since it (otklik.satisfaction.stats.classify_incidents).
+    satisfied_after = models.BooleanField(_("the citizen satisfied since"), default=False, editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]

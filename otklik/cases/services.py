@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -118,7 +119,16 @@ def deferring_events() -> AbstractContextManager[None]:
     without an error — or handed to an enclosing block, which inserts them when it ends. An error drops them (the
     caller rolls its transaction or savepoint back with them). The events' ids are set only then: for callers that
     do not read the events they record back (the worker's analysis of a batch of posts) inside the block."""
-    return collecting(_deferred_events, Event.objects.bulk_create)
+    return collecting(_deferred_events, _insert_events)
+
+
+# Sent with `events` (a list) after `deferring_events` inserted them: bulk_create sends no `post_save`.
+events_inserted = Signal()
+
+
+def _insert_events(events: list[Event]) -> None:
+    Event.objects.bulk_create(events)
+    events_inserted.send(sender=Event, events=events)
 
 
 def check_incident_transition(incident: Incident, to: str) -> None:

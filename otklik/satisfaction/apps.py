@@ -10,4 +10,6 @@ class SatisfactionConfig(AppConfig):
     verbose_name = _("Citizens' satisfaction")
 
     def ready(self) -> None:
-        from otklik.satisfaction import signals  # noqa: F401  (a new publication starts following its thread)
+        from otklik.satisfaction import outcomes, signals  # noqa: F401  (a new publication starts following its thread)
+
+        outcomes.connect()  # the answers' kept classification (otklik.satisfaction.outcomes)

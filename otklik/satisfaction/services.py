@@ -31,6 +31,7 @@ from otklik.cases.models import Incident
 from otklik.cases.services import do_reopen, record_event
 from otklik.satisfaction.choices import FollowUpAction, SurveyResult, SurveyStatus, Verdict
 from otklik.satisfaction.models import FollowedThread, FollowUp, Survey
+from otklik.satisfaction.outcomes import refresh_outcomes
 
 if TYPE_CHECKING:
     from otklik.accounts.models import User
@@ -286,6 +287,7 @@ def _answer_survey(survey: Survey, *, solved: bool, reopen: bool) -> bool:
     )
     if not claimed:
         return False
+    refresh_outcomes(survey.incident_id)  # a conditional UPDATE: no signal
     incident = _live(Incident.objects.get(pk=survey.incident_id))
     record_event(
         incident,

@@ -86,13 +86,10 @@ from otklik.answers.choices import AnswerKind, AnswerStatus
 from otklik.answers.models import Answer
 from otklik.cases.choices import OPEN_STATUSES, AssignmentStatus, EventVerb, IncidentStatus
 from otklik.cases.models import Assignment, Event, Incident, ReworkComment
-from otklik.core.ids import id_among
 from otklik.core.pg import local_settings
 from otklik.core.worktime import city_zone, get_calendar
 from otklik.intake.models import Post
 from otklik.org.models import Department, TopicGroup
-from otklik.satisfaction.choices import SurveyResult, SurveyStatus, Verdict
-from otklik.satisfaction.models import FollowUp, Survey
 from otklik.sla.choices import ClockKind, ClockState
 from otklik.sla.models import Clock
 from otklik.sla.scorecard import period_bounds
@@ -873,19 +870,12 @@ def filter_final_answered(
 ) -> QuerySet[Incident]:
     """The incidents of `queryset` with a final answer published in [since, until) — with `satisfied`, only those
     classified satisfied after the first such answer: the population and numerator of `satisfied_share` (rule 5;
-    the inbox's `final_from`/`final_to` and `satisfied=1` filters). The classification of `classify_incidents`
-    in SQL (`_first_finals`, `_satisfied_since_answer`), as `_satisfaction` counts it. (It was worked out in Python
-    and its ids handed over one parameter each: at 1M posts every query of the inbox's page was ~120 KB long, 1.2 s
-    a page.)"""
+    the inbox's `final_from`/`final_to` and `satisfied=1` filters), as `_satisfaction` counts it, from the
+    classification kept on the answers (otklik.satisfaction.outcomes)."""
     finals = _final_answers(since, until)
-    if not satisfied:
-        return _among(queryset, finals.values("incident_id"), until)
-    # The satisfied ones read once (one query): as a subquery the classification ran in each of the page's
-    # queries (1M posts, a month: ~100 ms each). Their ids go as one array parameter, and — redundant, for the
-    # planner, as in `_among` — between the smallest and the largest of them.
-    firsts = _first_finals(finals).filter(_satisfied_since_answer())
-    ids = sorted(set(firsts.order_by().values_list("incident_id", flat=True)))
-    return _bounded(queryset.filter(id_among(ids)), ids[0] if ids else None, ids[-1] if ids else None)
+    if satisfied:
+        finals = _first_finals(finals, since).filter(satisfied_after=True)
+    return _among(queryset, finals.values("incident_id"), until)
 
 
 # A period that ended this long ago: its rows' incidents lie among the older ones (`_among`).
@@ -932,35 +922,13 @@ def _final_answers(since: dt.datetime | None, until: dt.datetime | None) -> Quer
     return finals
 
 
-def _first_finals(finals: QuerySet[Answer]) -> QuerySet[Answer]:
-    """Of `finals`, each incident's first: none of its incident's `finals` published before it (ties by the
-    smaller id)."""
-    earlier = finals.filter(incident=OuterRef("incident")).filter(
-        Q(published_at__lt=OuterRef("published_at")) | Q(published_at=OuterRef("published_at"), pk__lt=OuterRef("pk"))
-    )
-    return finals.exclude(Exists(earlier))
-
-
-def _satisfied_since_answer() -> Q:
-    """For an answer (the outer row): its incident is classified satisfied since it (`classify_incidents`) — a
-    `satisfied` follow-up or a survey answered «solved» since the answer, and no `reopened` event since it."""
-    since_answer = OuterRef("published_at")
-    reopened = Exists(
-        Event.objects.filter(incident=OuterRef("incident"), verb=EventVerb.REOPENED, created_at__gte=since_answer)
-    )
-    satisfied = Exists(
-        FollowUp.objects.filter(incident=OuterRef("incident"), verdict=Verdict.SATISFIED, created_at__gte=since_answer)
-    ) | Exists(
-        Survey.objects.filter(
-            incident=OuterRef("incident"),
-            status=SurveyStatus.ANSWERED,
-            result=SurveyResult.SOLVED,
-            answered_at__gte=since_answer,
-        )
-    )
-    # `satisfied` first: PostgreSQL evaluates the conjunction left to right, so the reopened events are looked up for
-    # the satisfied answers only.
-    return Q(satisfied) & Q(~reopened)
+def _first_finals(finals: QuerySet[Answer], since: dt.datetime | None) -> QuerySet[Answer]:
+    """Of `finals` (published in a period starting at `since`), each incident's first: the incident's previous
+    final answer (kept on the answer, otklik.satisfaction.outcomes) was published before the period, or there is
+    none."""
+    if since is None:
+        return finals.filter(previous_final_at__isnull=True)
+    return finals.filter(Q(previous_final_at__isnull=True) | Q(previous_final_at__lt=since))
 
 
 def filter_posts_in(
@@ -1008,20 +976,20 @@ def _satisfaction(stats: Stats) -> None:
     published in the period, classified as `otklik.satisfaction.stats.classify_incidents` does, counted in the
     database (one query): the first answer is the one with no earlier final answer of its incident in the period
     (ties by id); satisfied — no `reopened` event since it, and a `satisfied` follow-up or a survey answered
-    «solved» since it (`_first_finals`, `_satisfied_since_answer`). `tests/stats/test_fast_figures.py` checks it
-    against the classification in Python."""
+    «solved» since it. Both read off the answers, where otklik.satisfaction.outcomes keeps them (`_first_finals`,
+    `Answer.satisfied_after`). `tests/stats/test_fast_figures.py` checks it against the classification in Python."""
     since, until = period_bounds(stats.start, stats.end)
     # Merged incidents left out by their ids (few, by the status index), not by a join of every answer to its
     # incident (PostgreSQL scanned all the incidents of the city for it).
     merged = Incident.objects.filter(status=IncidentStatus.MERGED).values("pk")
-    firsts = _first_finals(_final_answers(since, until)).exclude(incident_id__in=merged)
+    firsts = _first_finals(_final_answers(since, until), since).exclude(incident_id__in=merged)
     if stats.filters.group is not None:
         firsts = firsts.filter(incident__group=stats.filters.group)
     if stats.filters.department is not None:
         firsts = firsts.filter(incident__lead_department=stats.filters.department)
     if stats.filters.channel:
         firsts = firsts.filter(incident_id__in=_channel_incidents(stats.filters.channel))
-    totals = firsts.aggregate(n_total=Count("pk"), n_satisfied=Count("pk", filter=_satisfied_since_answer()))
+    totals = firsts.aggregate(n_total=Count("pk"), n_satisfied=Count("pk", filter=Q(satisfied_after=True)))
     stats.satisfaction_total = totals["n_total"]
     stats.satisfied = totals["n_satisfied"]
 

@@ -14,6 +14,7 @@ from otklik.intake.models import Post
 from otklik.intake.services import default_source
 from otklik.org.models import Territory, TopicGroup
 from otklik.satisfaction.models import FollowUp, Survey
+from otklik.satisfaction.outcomes import refresh_all_outcomes
 from otklik.sla.hooks import refresh_judgements
 from otklik.sla.models import Clock
 
@@ -166,4 +167,5 @@ def seed_city(housing, roads):
                 result=rnd.choice(["solved", "not_solved", ""]),
             )
     FollowUp.objects.bulk_create(replies)
+    refresh_all_outcomes()  # bulk_create sends no signals: the answers' kept classification, as after a bulk load
     return {"groups": groups, "departments": [housing, roads]}

@@ -1,0 +1,161 @@
+"""The classification kept on each published final answer (otklik.satisfaction.outcomes) follows every change through
+the services: a satisfied reply, a survey answered «solved» (a conditional UPDATE), a reopening by a reply (its event
+inserted at the end of the worker's block) or by the survey, a second final answer, a deleted reply. After each
+step the kept fields must equal the classification in Python (`classify_incidents`) and the previous final answer
+read from the table."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from otklik.answers.choices import AnswerKind, AnswerStatus
+from otklik.answers.models import Answer
+from otklik.cases.choices import EventVerb, IncidentStatus
+from otklik.cases.services import deferring_events, do_reopen, record_event
+from otklik.satisfaction.choices import Verdict
+from otklik.satisfaction.models import FollowUp, Survey
+from otklik.satisfaction.outcomes import refresh_all_outcomes
+from otklik.satisfaction.services import record_callback
+from otklik.satisfaction.stats import SATISFIED, classify_incidents
+from otklik.satisfaction.surveys import sweep_surveys
+from tests.satisfaction.helpers import AskingChannel, ReplyChannel, answer, complaint, reply
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def channels(settings):
+    AskingChannel.reset()
+    ReplyChannel.published = []
+    settings.OTKLIK_CHANNEL_ADAPTERS = {
+        "telegram": "tests.satisfaction.helpers.AskingChannel",
+        "vk": "tests.satisfaction.helpers.ReplyChannel",
+    }
+    yield
+    AskingChannel.reset()
+
+
+def later(days: float):
+    return time_machine.travel(timezone.now() + dt.timedelta(days=days), tick=False)
+
+
+def expected(incident_id: int) -> list[tuple[int, dt.datetime | None, bool]]:
+    """(answer id, previous final answer's time, satisfied since it) of the incident's published final answers,
+    worked out in Python."""
+    finals = list(
+        Answer.objects.filter(incident_id=incident_id, kind=AnswerKind.FINAL, status=AnswerStatus.PUBLISHED)
+        .order_by("published_at", "pk")
+        .values_list("pk", "published_at")
+    )
+    rows = []
+    for index, (pk, published_at) in enumerate(finals):
+        satisfied = classify_incidents({incident_id: published_at})[incident_id] == SATISFIED
+        rows.append((pk, finals[index - 1][1] if index else None, satisfied))
+    return rows
+
+
+def kept(incident_id: int) -> list[tuple[int, dt.datetime | None, bool]]:
+    return list(
+        Answer.objects.filter(incident_id=incident_id, kind=AnswerKind.FINAL, status=AnswerStatus.PUBLISHED)
+        .order_by("published_at", "pk")
+        .values_list("pk", "previous_final_at", "satisfied_after")
+    )
+
+
+def test_a_satisfied_reply_then_a_not_satisfied_one_then_a_second_answer(operator, housing, executor):
+    incident = complaint(author_id="u1")
+    answer(incident, operator, housing, executor)
+    assert kept(incident.pk) == expected(incident.pk)
+    assert [row[2] for row in kept(incident.pk)] == [False]
+
+    with later(1):
+        reply(incident, "Спасибо большое, всё сделали!")
+    assert [row[2] for row in kept(incident.pk)] == [True]
+    assert kept(incident.pk) == expected(incident.pk)
+
+    with later(2):  # «not satisfied» reopens: the reopening is after the answer, so no longer satisfied
+        reply(incident, "Спасибо, конечно, но яма как была, так и осталась")
+    incident.refresh_from_db()
+    assert incident.status != IncidentStatus.CLOSED
+    assert [row[2] for row in kept(incident.pk)] == [False]
+    assert kept(incident.pk) == expected(incident.pk)
+
+    with later(3):  # a second final answer: it follows the first one
+        answer_again(incident, operator, executor)
+    rows = kept(incident.pk)
+    assert len(rows) == 2
+    assert rows == expected(incident.pk)
+    first_published = Answer.objects.get(pk=rows[0][0]).published_at
+    assert rows[1][1] == first_published and rows[0][1] is None
+
+    with later(4):  # satisfied after the second answer only: the first stays reopened since
+        reply(incident, "Спасибо большое, теперь всё отлично!")
+    assert [row[2] for row in kept(incident.pk)] == [False, True]
+    assert kept(incident.pk) == expected(incident.pk)
+
+    FollowUp.objects.filter(incident=incident, verdict=Verdict.SATISFIED).delete()  # queryset delete: per row signals
+    assert [row[2] for row in kept(incident.pk)] == [False, False]
+
+
+def answer_again(incident, operator, executor):
+    from otklik.answers.services import do_draft_answer, do_publish_answer
+    from otklik.cases.services import do_accept_information, do_submit_information
+    from tests.satisfaction.helpers import FINAL
+
+    incident.refresh_from_db()
+    assignment = incident.assignments.order_by("-pk").first()
+    do_submit_information(assignment, actor=executor, text="Повторно заделали яму 20 ноября, акт приложен.")
+    do_accept_information(assignment, actor=operator)
+    incident.refresh_from_db()
+    draft = do_draft_answer(incident, actor=operator, kind="final", text=FINAL)
+    return do_publish_answer(draft, actor=operator, link="https://vk.com/wall-1_1?reply=10")
+
+
+def test_a_survey_answered_solved_is_kept_though_it_is_a_conditional_update(operator, housing, executor):
+    incident = complaint(channel="telegram", author_id="u1")
+    answer(incident, operator, housing, executor)
+    with later(3.1):
+        sweep_surveys()
+    survey = Survey.objects.get(incident=incident)
+    with later(3.5):
+        assert record_callback(f"solved:{survey.key}:yes", author_id="u1") is not None
+    assert [row[2] for row in kept(incident.pk)] == [True]
+    assert kept(incident.pk) == expected(incident.pk)
+
+
+def test_a_reopening_recorded_in_a_deferred_block_is_kept_when_the_block_inserts_it(operator, housing, executor):
+    incident = complaint(author_id="u1")
+    answer(incident, operator, housing, executor)
+    with later(1):
+        reply(incident, "Спасибо большое, всё сделали!")
+    assert [row[2] for row in kept(incident.pk)] == [True]
+    with later(2), deferring_events():
+        record_event(incident, EventVerb.REOPENED, message="reopened by the worker")
+        assert [row[2] for row in kept(incident.pk)] == [True]  # not inserted yet
+    assert [row[2] for row in kept(incident.pk)] == [False]
+    assert kept(incident.pk) == expected(incident.pk)
+
+
+def test_a_reopening_by_the_operator_is_kept(operator, housing, executor):
+    incident = complaint(author_id="u1")
+    answer(incident, operator, housing, executor)
+    with later(1):
+        reply(incident, "Спасибо большое, всё сделали!")
+    incident.refresh_from_db()
+    with later(2):
+        do_reopen(incident, actor=operator, reason="Житель позвонил: яма снова появилась")
+    assert [row[2] for row in kept(incident.pk)] == [False]
+
+
+def test_refresh_all_recomputes_what_a_bulk_load_left(operator, housing, executor):
+    incident = complaint(author_id="u1")
+    answer(incident, operator, housing, executor)
+    with later(1):
+        reply(incident, "Спасибо большое, всё сделали!")
+    Answer.objects.update(satisfied_after=False, previous_final_at=timezone.now())  # as a bulk load leaves them
+    assert refresh_all_outcomes() == Answer.objects.count()
+    assert kept(incident.pk) == expected(incident.pk) == [(kept(incident.pk)[0][0], None, True)]
