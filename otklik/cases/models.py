@@ -215,6 +215,14 @@ class Assignment(models.Model):
             # The department's desk (otklik.cases.views.assignments): its open assignments by due time, its finished
             # ones by the time they ended (1M posts: docs/BENCHMARKS.md).
             models.Index(fields=["department", "status", "due_at"], name="assignment_dept_status_due"),
+            # Its «to do» tab: the open ones (two statuses) in due order. With the index above PostgreSQL cannot
+            # merge the two statuses' ranges in order and walked every assignment by due time instead (1M posts,
+            # the largest department: 134,000 rows filtered, ~105 ms → ~2 ms).
+            models.Index(
+                fields=["department", "due_at", "id"],
+                condition=models.Q(status__in=["rework", "sent"]),
+                name="assignment_dept_open_due",
+            ),
             models.Index(fields=["department", "updated_at"], name="assignment_dept_updated"),
             # The dashboard's department figures and the department scorecard: the assignments made in a period
             # (a month of 586k at 1M posts: a sequential scan without it, 329 → 70–82 ms; docs/STATS.md).
