@@ -674,7 +674,7 @@ def generate(args: argparse.Namespace) -> dict[str, int]:
     cursor.execute("SELECT setseed(0.42)")
     cursor.execute(
         "INSERT INTO satisfaction_followup (verdict, confidence, acted, created_at, answer_id, incident_id, post_id) "
-        "SELECT CASE WHEN random() < 0.67 THEN 'satisfied' ELSE 'unsatisfied' END, 0.9, 'none', "
+        "SELECT CASE WHEN random() < 0.67 THEN 'satisfied' ELSE 'not_satisfied' END, 0.9, 'none', "
         "a.published_at + interval '1 day', a.id, a.incident_id, "
         "(SELECT max(p.id) FROM intake_post p WHERE p.incident_id = a.incident_id) "
         "FROM (SELECT DISTINCT ON (incident_id) id, incident_id, published_at FROM answers_answer "
