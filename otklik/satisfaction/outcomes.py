@@ -8,26 +8,28 @@ and in every «satisfied» link into the inbox. Both facts depend on the answer 
 period, so they are kept on the answer (`Answer.previous_final_at`, `Answer.satisfied_after`) and the figures read
 them off one index.
 
-`refresh_outcomes(incident_id)` recomputes both for every answer of an incident in one UPDATE (idempotent; a few
-rows). It runs on every save and delete of the rows they derive from (the receivers below: an answer, a reply, a
-survey, a `reopened` event, also one inserted at the end of a `deferring_events` block), and explicitly where those
-rows change by a conditional UPDATE (a survey answered: `services._answer_survey`). Bulk loads, which send no
-signals (bench/scale_gen.py, the tests' seeded city: `refresh_all_outcomes`), and the migration that added the
-fields update all answers at once. `tests/satisfaction/test_outcomes.py` checks the kept fields against the
-classification in Python after each kind of change.
+`refresh_outcomes(incident_id)` recomputes both for the answers of an incident in one UPDATE (idempotent; a few
+rows), its incident locked first. It runs on every save and delete of the rows they derive from (the receivers
+below: an answer, a reply, a survey, a `reopened` event, also one inserted at the end of a `deferring_events`
+block), and explicitly where those rows change by a conditional UPDATE (a survey answered:
+`services._answer_survey`). Bulk loads, which send no signals (bench/scale_gen.py, the tests' seeded city:
+`refresh_all_outcomes`), and the migration that added the fields update all answers at once.
+`tests/satisfaction/test_outcomes.py` checks the kept fields against the classification in Python after each kind
+of change.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Case, Exists, OuterRef, Q, Subquery, Value, When
 from django.db.models.signals import post_delete, post_save
 
 from otklik.answers.choices import AnswerKind, AnswerStatus
 from otklik.answers.models import Answer
 from otklik.cases.choices import EventVerb
-from otklik.cases.models import Event
+from otklik.cases.models import Event, Incident
 from otklik.cases.services import events_inserted
 from otklik.satisfaction.choices import SurveyResult, SurveyStatus, Verdict
 from otklik.satisfaction.models import FollowUp, Survey
@@ -76,9 +78,20 @@ def answer_outcomes() -> dict[str, Any]:
 
 
 def refresh_outcomes(incident_id: int | None) -> None:
-    """Recompute the kept classification of every answer of the incident (one UPDATE)."""
-    if incident_id is not None:
-        Answer.objects.filter(incident_id=incident_id).update(**answer_outcomes())
+    """Recompute the kept classification of the incident's answers (one UPDATE of its published final answers and
+    of those that carry a value from when they were).
+
+    The incident's row is locked first, as the services lock it before its answers: two refreshes of one incident
+    run one after the other, and the second, a new statement, sees what the first's transaction wrote (a reply and
+    a reopening arriving together cannot leave a stale value); and no refresh waits for an answer being edited or
+    published while holding what that one waits for (drafts are not updated)."""
+    if incident_id is None:
+        return
+    with transaction.atomic():
+        list(Incident.objects.select_for_update().filter(pk=incident_id).values_list("pk", flat=True))
+        Answer.objects.filter(incident_id=incident_id).filter(
+            PUBLISHED_FINAL | Q(satisfied_after=True) | Q(previous_final_at__isnull=False)
+        ).update(**answer_outcomes())
 
 
 def refresh_all_outcomes() -> int:

@@ -287,7 +287,6 @@ def _answer_survey(survey: Survey, *, solved: bool, reopen: bool) -> bool:
     )
     if not claimed:
         return False
-    refresh_outcomes(survey.incident_id)  # a conditional UPDATE: no signal
     incident = _live(Incident.objects.get(pk=survey.incident_id))
     record_event(
         incident,
@@ -309,6 +308,7 @@ def _answer_survey(survey: Survey, *, solved: bool, reopen: bool) -> bool:
             dedup_key=f"survey-not-solved:{survey.pk}",
             incident_id=incident.pk,
         )
+    refresh_outcomes(survey.incident_id)  # the survey was answered by a conditional UPDATE: no signal
     return True
 
 

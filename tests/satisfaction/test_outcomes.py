@@ -7,21 +7,27 @@ read from the table."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 import pytest
 import time_machine
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from otklik.answers.choices import AnswerKind, AnswerStatus
 from otklik.answers.models import Answer
 from otklik.cases.choices import EventVerb, IncidentStatus
 from otklik.cases.services import deferring_events, do_reopen, record_event
+from otklik.intake.models import Post
+from otklik.intake.services import default_source
 from otklik.satisfaction.choices import Verdict
 from otklik.satisfaction.models import FollowUp, Survey
 from otklik.satisfaction.outcomes import refresh_all_outcomes
 from otklik.satisfaction.services import record_callback
 from otklik.satisfaction.stats import SATISFIED, classify_incidents
 from otklik.satisfaction.surveys import sweep_surveys
+from tests.factories import ingest
 from tests.satisfaction.helpers import AskingChannel, ReplyChannel, answer, complaint, reply
 
 pytestmark = pytest.mark.django_db
@@ -159,3 +165,56 @@ def test_refresh_all_recomputes_what_a_bulk_load_left(operator, housing, executo
     Answer.objects.update(satisfied_after=False, previous_final_at=timezone.now())  # as a bulk load leaves them
     assert refresh_all_outcomes() == Answer.objects.count()
     assert kept(incident.pk) == expected(incident.pk) == [(kept(incident.pk)[0][0], None, True)]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="two transactions racing need real concurrency")
+def test_a_reopening_and_a_satisfied_reply_racing_leave_the_right_value():
+    """A worker records a reopening and holds its transaction open; another records a satisfied reply meanwhile.
+    The second refresh waits for the first transaction (the incident's lock) and then sees the reopening: not
+    satisfied. (Without the lock its UPDATE waited only for the answer's row and kept what it had computed from
+    before the reopening was committed: satisfied.)"""
+    incident = ingest()
+    published = timezone.now() - dt.timedelta(days=2)
+    answer = Answer.objects.create(
+        incident=incident, kind=AnswerKind.FINAL, status=AnswerStatus.PUBLISHED, text="…", published_at=published
+    )
+    reply_post = Post.objects.create(
+        source=default_source("vk"), external_id="race-reply", text="Спасибо!", posted_at=timezone.now(),
+        incident=incident,
+    )  # fmt: skip
+    reopened_held = threading.Event()
+    reply_started = threading.Event()
+    errors: list[BaseException] = []
+
+    def reopen() -> None:
+        try:
+            with transaction.atomic():
+                record_event(incident, EventVerb.REOPENED, message="reopened", at=published + dt.timedelta(days=1))
+                reopened_held.set()
+                reply_started.wait(10)
+                time.sleep(0.5)  # the reply's refresh is now waiting (or, without the lock, computing)
+        except BaseException as exc:  # noqa: BLE001 -- reported by the main thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def satisfied_reply() -> None:
+        try:
+            reopened_held.wait(10)
+            reply_started.set()
+            FollowUp.objects.create(
+                incident=incident, answer=answer, post=reply_post, verdict=Verdict.SATISFIED, confidence=0.9
+            )
+        except BaseException as exc:  # noqa: BLE001 -- reported by the main thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=reopen), threading.Thread(target=satisfied_reply)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert kept(incident.pk) == expected(incident.pk) == [(answer.pk, None, False)]
