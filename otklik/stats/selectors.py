@@ -901,15 +901,9 @@ def _among(queryset: QuerySet[Incident], ids: QuerySet[Any], until: dt.datetime 
     # `+ 0`: PostgreSQL would otherwise read MIN and MAX off the incident_id index, walking it from either end to
     # the period's rows; this way it reads the period's own rows by their time index.
     bounds = ids.aggregate(low=Min(F("incident_id") + 0), high=Max(F("incident_id") + 0))
-    return _bounded(queryset, bounds["low"], bounds["high"])
-
-
-def _bounded(queryset: QuerySet[Incident], low: int | None, high: int | None) -> QuerySet[Incident]:
-    """`queryset` narrowed to the ids from `low` to `high` (constants the planner can estimate); nothing when the
-    set they bound is empty (None)."""
-    if low is None or high is None:
+    if bounds["low"] is None:  # no rows: nothing to list
         return queryset.none()
-    return queryset.filter(pk__gte=low, pk__lte=high)
+    return queryset.filter(pk__gte=bounds["low"], pk__lte=bounds["high"])
 
 
 def _final_answers(since: dt.datetime | None, until: dt.datetime | None) -> QuerySet[Answer]:

@@ -17,9 +17,16 @@ from django.utils import timezone
 
 from otklik.answers.choices import AnswerKind, AnswerStatus
 from otklik.answers.models import Answer
+from otklik.answers.services import do_draft_answer, do_publish_answer
 from otklik.cases.choices import EventVerb, IncidentStatus
 from otklik.cases.models import Incident
-from otklik.cases.services import deferring_events, do_reopen, record_event
+from otklik.cases.services import (
+    deferring_events,
+    do_accept_information,
+    do_reopen,
+    do_submit_information,
+    record_event,
+)
 from otklik.intake.models import Post
 from otklik.intake.services import default_source
 from otklik.satisfaction.choices import Verdict
@@ -28,21 +35,9 @@ from otklik.satisfaction.outcomes import refresh_all_outcomes
 from otklik.satisfaction.services import record_callback
 from otklik.satisfaction.stats import SATISFIED, classify_incidents
 from otklik.satisfaction.surveys import sweep_surveys
-from tests.satisfaction.helpers import AskingChannel, ReplyChannel, answer, complaint, reply
+from tests.satisfaction.helpers import FINAL, answer, complaint, reply
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def channels(settings):
-    AskingChannel.reset()
-    ReplyChannel.published = []
-    settings.OTKLIK_CHANNEL_ADAPTERS = {
-        "telegram": "tests.satisfaction.helpers.AskingChannel",
-        "vk": "tests.satisfaction.helpers.ReplyChannel",
-    }
-    yield
-    AskingChannel.reset()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("asking_channels")]
 
 
 def later(days: float):
@@ -70,6 +65,16 @@ def kept(incident_id: int) -> list[tuple[int, dt.datetime | None, bool]]:
         .order_by("published_at", "pk")
         .values_list("pk", "previous_final_at", "satisfied_after")
     )
+
+
+def satisfied_incident(operator, housing, executor):
+    """An incident answered on the merits, and its author's satisfied reply a day later."""
+    incident = complaint(author_id="u1")
+    answer(incident, operator, housing, executor)
+    with later(1):
+        reply(incident, "Спасибо большое, всё сделали!")
+    incident.refresh_from_db()
+    return incident
 
 
 def test_a_satisfied_reply_then_a_not_satisfied_one_then_a_second_answer(operator, housing, executor):
@@ -108,10 +113,7 @@ def test_a_satisfied_reply_then_a_not_satisfied_one_then_a_second_answer(operato
 
 
 def answer_again(incident, operator, executor):
-    from otklik.answers.services import do_draft_answer, do_publish_answer
-    from otklik.cases.services import do_accept_information, do_submit_information
-    from tests.satisfaction.helpers import FINAL
-
+    """The department's information again, then a second final answer published."""
     incident.refresh_from_db()
     assignment = incident.assignments.order_by("-pk").first()
     do_submit_information(assignment, actor=executor, text="Повторно заделали яму 20 ноября, акт приложен.")
@@ -134,10 +136,7 @@ def test_a_survey_answered_solved_is_kept_though_it_is_a_conditional_update(oper
 
 
 def test_a_reopening_recorded_in_a_deferred_block_is_kept_when_the_block_inserts_it(operator, housing, executor):
-    incident = complaint(author_id="u1")
-    answer(incident, operator, housing, executor)
-    with later(1):
-        reply(incident, "Спасибо большое, всё сделали!")
+    incident = satisfied_incident(operator, housing, executor)
     assert [row[2] for row in kept(incident.pk)] == [True]
     with later(2), deferring_events():
         record_event(incident, EventVerb.REOPENED, message="reopened by the worker")
@@ -147,21 +146,14 @@ def test_a_reopening_recorded_in_a_deferred_block_is_kept_when_the_block_inserts
 
 
 def test_a_reopening_by_the_operator_is_kept(operator, housing, executor):
-    incident = complaint(author_id="u1")
-    answer(incident, operator, housing, executor)
-    with later(1):
-        reply(incident, "Спасибо большое, всё сделали!")
-    incident.refresh_from_db()
+    incident = satisfied_incident(operator, housing, executor)
     with later(2):
         do_reopen(incident, actor=operator, reason="Житель позвонил: яма снова появилась")
     assert [row[2] for row in kept(incident.pk)] == [False]
 
 
 def test_refresh_all_recomputes_what_a_bulk_load_left(operator, housing, executor):
-    incident = complaint(author_id="u1")
-    answer(incident, operator, housing, executor)
-    with later(1):
-        reply(incident, "Спасибо большое, всё сделали!")
+    incident = satisfied_incident(operator, housing, executor)
     Answer.objects.update(satisfied_after=False, previous_final_at=timezone.now())  # as a bulk load leaves them
     assert refresh_all_outcomes() == Answer.objects.count()
     assert kept(incident.pk) == expected(incident.pk) == [(kept(incident.pk)[0][0], None, True)]

@@ -19,19 +19,7 @@ from otklik.satisfaction.services import parse_callback, record_callback, record
 from otklik.satisfaction.surveys import survey_idempotency_key, sweep_surveys
 from tests.satisfaction.helpers import AskingChannel, ReplyChannel, answer, complaint, reply
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def channels(settings):
-    AskingChannel.reset()
-    ReplyChannel.published = []
-    settings.OTKLIK_CHANNEL_ADAPTERS = {
-        "telegram": "tests.satisfaction.helpers.AskingChannel",
-        "vk": "tests.satisfaction.helpers.ReplyChannel",
-    }
-    yield
-    AskingChannel.reset()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("asking_channels")]
 
 
 @pytest.fixture

@@ -11,23 +11,13 @@ built in about a second. SQLite has no trigram index; the migration does nothing
 
 from django.db import migrations
 
+from otklik.core.migration_sql import vendor_sql
+
 CREATE = (
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS incident_channels_trgm ON cases_incident USING gin (channels gin_trgm_ops)",
 )
 DROP = ("DROP INDEX IF EXISTS incident_channels_trgm",)
-
-
-def create(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for sql in CREATE:
-            schema_editor.execute(sql)
-
-
-def drop(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for sql in DROP:
-            schema_editor.execute(sql)
 
 
 class Migration(migrations.Migration):
@@ -36,5 +26,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(create, drop),
+        vendor_sql({"postgresql": CREATE}, {"postgresql": DROP}),
     ]

@@ -9,23 +9,13 @@ with this one. Not in `Assignment.Meta.indexes`: SQLite has no INCLUDE (Django w
 
 from django.db import migrations
 
+from otklik.core.migration_sql import vendor_sql
+
 CREATE = (
     "CREATE INDEX IF NOT EXISTS assignment_dept_created ON cases_assignment (department_id, created_at) "
     "INCLUDE (incident_id, status)",
 )
 DROP = ("DROP INDEX IF EXISTS assignment_dept_created",)
-
-
-def create(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for sql in CREATE:
-            schema_editor.execute(sql)
-
-
-def drop(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for sql in DROP:
-            schema_editor.execute(sql)
 
 
 class Migration(migrations.Migration):
@@ -34,5 +24,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(create, drop),
+        vendor_sql({"postgresql": CREATE}, {"postgresql": DROP}),
     ]

@@ -22,8 +22,11 @@ from django.core.exceptions import EmptyResultSet, PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import (
+    BigIntegerField,
+    BooleanField,
     Count,
     F,
+    Func,
     IntegerField,
     Max,
     OuterRef,
@@ -53,7 +56,6 @@ from otklik.cases.services import do_mark_no_answer, do_merge, do_route
 from otklik.core.decorators import reader_required
 from otklik.core.errors import DomainError
 from otklik.core.htmx import is_region_request, render_page
-from otklik.core.ids import id_among
 from otklik.core.pg import local_settings
 from otklik.core.worktime import city_zone
 from otklik.core.xlsx import Link, export_filename, wants_xlsx, xlsx_response
@@ -471,6 +473,14 @@ class InboxQuery:
         return any(value not in (None, "") for value in self.filters.values())
 
 
+class _AnyOf(Func):
+    """`expression = ANY(array)` (PostgreSQL): a long list of ids as one parameter, not thousands."""
+
+    arg_joiner = " = ANY("
+    template = "(%(expressions)s))"
+    output_field = BooleanField()
+
+
 def capped_count_sql(queryset: QuerySet[Incident], cap: int) -> tuple[str, list[Any]] | None:
     """`SELECT COUNT(*) FROM (<the queryset's ids> LIMIT cap + 1)` with its parameters: a count that stops at the
     cap; None when nothing can match (a user who sees nothing)."""
@@ -479,6 +489,16 @@ def capped_count_sql(queryset: QuerySet[Incident], cap: int) -> tuple[str, list[
     except EmptyResultSet:
         return None
     return f"SELECT COUNT(*) FROM ({sql}) capped", list(params)  # noqa: S608 - compiled by Django
+
+
+def id_among(ids: list[int]) -> Q | _AnyOf:
+    """The condition «the incident's id is one of `ids`» (a list of up to a few thousand ids)."""
+    if connection.vendor != "postgresql" or not ids:
+        return Q(pk__in=ids)
+    # One text parameter, '{1,2,…}', cast by the server: handed a list, Django prepares and psycopg dumps each
+    # element (5,000 ids of a search: ~20 ms per list, the page holds two).
+    literal = "{" + ",".join(str(int(pk)) for pk in ids) + "}"
+    return _AnyOf(F("pk"), RawSQL("%s::bigint[]", (literal,), output_field=BigIntegerField()))  # noqa: S611 - a parameter
 
 
 def _day_bounds(start: dt.date | None, end: dt.date | None) -> tuple[dt.datetime | None, dt.datetime | None]:

@@ -9,6 +9,8 @@ Built in about a second for 800,000 answers. SQLite's index is unchanged.
 
 from django.db import migrations
 
+from otklik.core.migration_sql import vendor_sql
+
 CREATE = (
     "DROP INDEX IF EXISTS stats_answer_final_published",
     "CREATE INDEX stats_answer_final_published ON answers_answer (published_at) "
@@ -21,23 +23,11 @@ DROP = (
 )
 
 
-def create(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for sql in CREATE:
-            schema_editor.execute(sql)
-
-
-def drop(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for sql in DROP:
-            schema_editor.execute(sql)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("stats", "0004_figure_snapshot_json"),
     ]
 
     operations = [
-        migrations.RunPython(create, drop),
+        vendor_sql({"postgresql": CREATE}, {"postgresql": DROP}),
     ]

@@ -8,6 +8,8 @@ those. SQLite: the second index, without the included columns.
 
 from django.db import migrations
 
+from otklik.core.migration_sql import vendor_sql
+
 CREATE = {
     "postgresql": (
         "DROP INDEX IF EXISTS stats_answer_final_published",
@@ -32,16 +34,6 @@ DROP = {
 }
 
 
-def create(apps, schema_editor):
-    for sql in CREATE.get(schema_editor.connection.vendor, ()):
-        schema_editor.execute(sql)
-
-
-def drop(apps, schema_editor):
-    for sql in DROP.get(schema_editor.connection.vendor, ()):
-        schema_editor.execute(sql)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("stats", "0005_answer_final_published_covering"),
@@ -49,5 +41,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(create, drop),
+        vendor_sql(CREATE, DROP),
     ]
