@@ -9,8 +9,9 @@ Usage:
 
 Each page is requested in-process with Django's test Client, logged in as the demo `operator` (the dashboard as
 `director`, the desk as `executor`), after one warm-up request; every request of a case varies its value (another
-group, department, incident, search word…) so that no single cached row answers. Prints one Markdown row per case:
-p50 / p95 / max in ms, the number of SQL queries of the last request and the target, then the load average.
+group, department, incident, search word…) so that no single cached row answers. Prints the load average and the
+PostgreSQL settings the timings depend on most (`server:`), one Markdown row per case — p50 / p95 / max in ms, the
+number of SQL queries of the last request and the target — then the load average again.
 `--explain` prints the plan of the slowest query of each case. The SLA case runs the real `sweep()` over the
 database's open clocks: once with nothing due (the every-minute case), once with 2,000 clocks made overdue (the
 changed rows and the notifications it creates are put back afterwards). The `drill` cases are the inbox links of the
@@ -317,6 +318,29 @@ def run_sweep(runner: Runner) -> None:
     runner.rows.append(row)
 
 
+SERVER_SETTINGS = (
+    "server_version",
+    "shared_buffers",
+    "effective_cache_size",
+    "work_mem",
+    "random_page_cost",
+    "max_parallel_workers_per_gather",
+    "jit",
+)
+
+
+def server_settings() -> str:
+    """The PostgreSQL settings the timings depend on most (a run's numbers are read with them)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        values = []
+        for name in SERVER_SETTINGS:
+            cursor.execute("SELECT current_setting(%s)", [name])
+            values.append(f"{name}={cursor.fetchone()[0]}")
+    return ", ".join(values)
+
+
 def main() -> int:
     args = parse_args()
     setup(args.db, migrate=not args.no_migrate)
@@ -324,6 +348,7 @@ def main() -> int:
     rnd = random.Random(args.seed)
     runner = Runner(args)
     print(f"uptime: {os.popen('uptime').read().strip()}")  # noqa: S605,S607
+    print(f"server: {server_settings()}")
     print("| case | p50 ms | p95 ms | max ms | queries | target | slowest query ms |")
     print("|---|---|---|---|---|---|---|")
     run_pages(runner, only, rnd)
