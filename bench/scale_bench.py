@@ -334,11 +334,9 @@ def server_settings() -> str:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        values = []
-        for name in SERVER_SETTINGS:
-            cursor.execute("SELECT current_setting(%s)", [name])
-            values.append(f"{name}={cursor.fetchone()[0]}")
-    return ", ".join(values)
+        cursor.execute("SELECT " + ", ".join(["current_setting(%s)"] * len(SERVER_SETTINGS)), SERVER_SETTINGS)
+        values = cursor.fetchone()
+    return ", ".join(f"{name}={value}" for name, value in zip(SERVER_SETTINGS, values, strict=True))
 
 
 def main() -> int:
