@@ -34,6 +34,16 @@ def total(html: str) -> str:
     return match.group(1)
 
 
+def later_counts(client: Client, html: str) -> str:
+    """The counters a page listed under a filter by a period's rows loads after it (its views say «…» until then)."""
+    match = re.search(r'<nav [^>]*hx-get="(/inbox/counts/[^"]*)"', html)
+    assert match, "the page does not load its counters later"
+    assert set(counters(html).values()) == {"…"}
+    response = client.get(match.group(1).replace("&amp;", "&"))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
 @pytest.fixture
 def operator_client(client: Client, operator) -> Client:
     client.force_login(operator)
@@ -221,7 +231,9 @@ def test_a_period_filter_of_posts_counts_its_incidents_unordered_the_same(operat
     ]
     ingest("Старая яма", author_id="old", posted_at=dt.datetime(2026, 10, 1, 12, tzinfo=zone))
     html = operator_client.get("/inbox/?posts_from=2026-11-01&posts_to=2026-11-30").content.decode()
-    assert counters(html)["all"] == (f"{cap}+" if cap < len(inside) else str(len(inside)))
+    assert counters(later_counts(operator_client, html))["all"] == (
+        f"{cap}+" if cap < len(inside) else str(len(inside))
+    )
     assert sorted(row_ids(html)) == sorted(inside)
 
 
@@ -238,7 +250,69 @@ def test_a_past_period_of_posts_lists_and_counts_the_same_within_its_bounds(oper
     with time_machine.travel(dt.datetime(2026, 12, 1, 12, tzinfo=zone)):
         html = operator_client.get("/inbox/?posts_from=2026-10-01&posts_to=2026-10-10").content.decode()
         assert sorted(row_ids(html)) == sorted(inside)
-        assert counters(html)["all"] == "3"
+        assert counters(later_counts(operator_client, html))["all"] == "3"
         assert older not in row_ids(html) and newer not in row_ids(html)
         html = operator_client.get("/inbox/?posts_from=2026-10-11&posts_to=2026-10-20").content.decode()
-        assert row_ids(html) == [] and counters(html)["all"] == "0"
+        assert row_ids(html) == [] and counters(later_counts(operator_client, html))["all"] == "0"
+
+
+def test_a_period_filter_lists_first_and_counts_after(operator_client, settings):
+    """Under a filter by a period's rows (the dashboard's click-through) the page lists without counting
+    (`InboxQuery.counts_later`): paged open-ended, «…» for the counters and the total; `/inbox/counts/` then gives
+    the views' counters and, out of band, the list's total — the same as counted on a page without that filter."""
+    settings.OTKLIK_INBOX_COUNT_CAP = 100
+    zone = city_zone()
+    inside = [
+        ingest(f"Яма номер {i}", author_id=f"in{i}", posted_at=dt.datetime(2026, 11, 10, 12, tzinfo=zone)).pk
+        for i in range(3)
+    ]
+    ingest("Старая яма", author_id="old", posted_at=dt.datetime(2026, 10, 1, 12, tzinfo=zone))
+    url = "/inbox/?view=new&posts_from=2026-11-01&posts_to=2026-11-30"
+    html = operator_client.get(url).content.decode()
+    assert sorted(row_ids(html)) == sorted(inside)
+    assert total(html) == "" and "data-open-ended" not in html  # one page: no paging at all
+    counted = later_counts(operator_client, html)
+    assert counters(counted) == {
+        "new": "3",
+        "triage": "0",
+        "routed": "0",
+        "ready": "0",
+        "overdue": "0",
+        "mine": "0",
+        "all": "3",
+    }
+    assert 'id="inbox-total"' in counted and 'hx-swap-oob="true"' in counted and total(counted) == "3"
+    assert "hx-get" not in counted  # loaded once
+    # The same filter without a period counts in the page itself.
+    plain = operator_client.get("/inbox/?view=new").content.decode()
+    assert "/inbox/counts/" not in plain and counters(plain)["new"] == "4" and total(plain) == "4"
+    # A search under the same period counts in the page (a search's match set is a short id list).
+    searched = operator_client.get(url + "&q=яма").content.decode()
+    assert "/inbox/counts/" not in searched and counters(searched)["new"] == "3"
+
+
+def test_a_period_filter_pages_open_ended_until_the_end(operator_client, settings, monkeypatch):
+    """Deferred counters: the list knows whether a next page exists, not how many there are; past the end, the
+    last page (as past the cap)."""
+    monkeypatch.setattr(inbox_views, "PAGE_SIZE", 2)
+    zone = city_zone()
+    ids = [
+        ingest(f"Яма номер {i}", author_id=f"in{i}", posted_at=dt.datetime(2026, 11, 10, 12, tzinfo=zone)).pk
+        for i in range(5)
+    ]
+    url = "/inbox/?posts_from=2026-11-01&posts_to=2026-11-30"
+    first = operator_client.get(url).content.decode()
+    assert row_ids(first) == sorted(ids, reverse=True)[:2] and "data-open-ended" in first and 'rel="next"' in first
+    last = operator_client.get(url + "&page=3").content.decode()
+    assert row_ids(last) == sorted(ids)[:1] and 'rel="next"' not in last
+    beyond = operator_client.get(url + "&page=9").content.decode()
+    assert row_ids(beyond) == sorted(ids)[:1]
+
+
+@pytest.mark.parametrize("query", ["", "?view=x&posts_from=bad"])
+def test_the_counts_answer_without_a_period_too(operator_client, query):
+    """`/inbox/counts/` counts whatever the URL asks (a bad filter value is left out, as by the page)."""
+    make(2)
+    response = operator_client.get("/inbox/counts/" + query)
+    assert response.status_code == 200
+    assert counters(response.content.decode())["all"] == "2"

@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.test import Client
+from playwright.sync_api import expect
 
 from otklik.cases.services import create_incident, do_classify, do_route, do_update_incident
 from otklik.intake.models import Post
@@ -74,4 +75,35 @@ def test_each_chart_renders_in_chromium(director, operator, housing, roads, live
             target.mkdir(parents=True, exist_ok=True)
             shutil.copy(shot, target / "dashboard.png")
         assert errors == []
+    context.close()
+
+
+def test_a_figure_opens_the_inbox_listing_first_and_counting_after(
+    director, operator, housing, roads, live_server, browser
+):
+    """The posts figure's link: the inbox lists its incidents and then loads its counters (`/inbox/counts/`, HTMX on
+    load, under the Content-Security-Policy): the views' «…» and the total become the numbers, with no error."""
+    _data(operator, housing, roads)
+    client = Client()
+    client.force_login(director)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="ru-RU")
+    with time_machine.travel(NOW, tick=True):
+        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}])
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        counted: list[str] = []
+        page.on("response", lambda r: counted.append(r.url) if "/inbox/counts/" in r.url else None)
+        page.goto(f"{live_server.url}/dashboard/?period=custom&date_from=2026-12-01&date_to=2026-12-03")
+        page.locator("a[href*='posts_from']").first.click()
+        page.wait_for_url("**/inbox/?*posts_from*")
+        assert page.locator("tr.inbox-row").count() == 9
+        expect(page.locator('[data-count="all"]')).to_have_text("9")
+        expect(page.locator("#inbox-total")).to_have_attribute("data-total", "9")
+        expect(page.locator("#inbox-total")).to_contain_text("9")
+        assert page.locator("[data-counts-later]").count() == 0
+        assert len(counted) == 1
+        assert problems == []
     context.close()

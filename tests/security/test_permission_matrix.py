@@ -255,6 +255,7 @@ MATRIX: dict[str, Entry] = {
     "notifications/read-all/": E("authenticated", ok=405),
     # the inbox and the card
     "inbox/": E("readers", post=True, post_access="service"),
+    "inbox/counts/": E("readers"),
     "inbox/new-count/": E("readers", query="since=2026-01-01T00:00:00"),
     "inbox/export.xlsx": E("readers"),
     "incidents/<int:pk>/": E("visible", INCIDENT),
