@@ -66,6 +66,9 @@ INBOX_URLS = [
     "/inbox/?channel=vk",
     "/inbox/?q=воды",
     "/inbox/?view=overdue",
+    # The dashboard's click-through: the list first, its counters after.
+    "/inbox/?posts_from=2020-01-01",
+    "/inbox/counts/?posts_from=2020-01-01",
 ]
 
 

@@ -719,12 +719,12 @@ def _list_context(request: HttpRequest, query: InboxQuery, *, checked: frozenset
             text_chars=SNIPPET_CHARS * 2,
         )
     )
-    current = next(v for v in VIEWS if v.code == query.view)
     can_act = bool(request.user.is_service)  # type: ignore[union-attr]
     return {
         "query": query,
         **_views_context(request, query, counters),
-        "current_view": current,
+        **_total_context(None if counters is None else paginator.count),
+        "current_view": next(v for v in VIEWS if v.code == query.view),
         "page": page,
         "rows": [make_row(incident, checked) for incident in page],
         "sort": query.sort,
@@ -735,8 +735,6 @@ def _list_context(request: HttpRequest, query: InboxQuery, *, checked: frozenset
         "export_url": _url("/inbox/export.xlsx", request),
         "list_url": _url("/inbox/", request),
         "hidden_chips": query.hidden_chips(request),
-        "total": None if counters is None else paginator.count,
-        "total_label": count_label(paginator.count) if paginator.capped and counters is not None else "",
         "search_capped": query.search_capped,
         "search_limit": settings.OTKLIK_INBOX_SEARCH_LIMIT,
     }
@@ -759,6 +757,11 @@ def _views_context(request: HttpRequest, query: InboxQuery, counters: dict[str, 
         ],
         "counts_url": _url("/inbox/counts/", request) if counters is None else "",
     }
+
+
+def _total_context(count: int | None) -> dict[str, Any]:
+    """The list's total as the page's head shows it: the number, «10 000+» past the cap, or (None) «counting…»."""
+    return {"total": count, "total_label": count_label(count) if count is not None and is_capped(count) else ""}
 
 
 @reader_required
@@ -799,12 +802,7 @@ def inbox_counts(request: HttpRequest) -> HttpResponse:
     by a period's rows (`InboxQuery.counts_later`) loads after it (HTMX, on load)."""
     query = InboxQuery.from_request(request)
     counters = query.counters()
-    count = counters[query.view]
-    context = {
-        **_views_context(request, query, counters),
-        "total": count,
-        "total_label": count_label(count) if is_capped(count) else "",
-    }
+    context = {**_views_context(request, query, counters), **_total_context(counters[query.view])}
     return render(request, "cases/inbox_counts.html", context)
 
 
