@@ -134,6 +134,33 @@
     }
   });
 
+  // The views' counters loaded after the list (a dashboard figure's list, /inbox/counts/): only their own answer is
+  // swapped in; an error, a lost connection or the login page of an ended session leaves «?» in the badges and the
+  // reason in their title, not «counting…» for ever.
+  function countsFailed(nav) {
+    var reason = nav.getAttribute("data-counts-failed") || "";
+    nav.removeAttribute("aria-busy");
+    nav.querySelectorAll("[data-count]").forEach(function (badge) {
+      badge.textContent = "?";
+      badge.title = reason;
+    });
+    var total = document.getElementById("inbox-total");
+    if (total) { total.textContent = reason; }
+  }
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (!target || !target.matches || !target.matches("[data-counts-later]")) { return; }
+    var xhr = event.detail.xhr;
+    if (!xhr || xhr.status !== 200 || (xhr.responseURL || "").indexOf("/inbox/counts/") === -1) {
+      event.detail.shouldSwap = false;
+      countsFailed(target);
+    }
+  });
+  document.addEventListener("htmx:sendError", function (event) {
+    var elt = event.detail && event.detail.elt;
+    if (elt && elt.matches && elt.matches("[data-counts-later]")) { countsFailed(elt); }
+  });
+
   // A new list (filters changed through HTMX): no current row, selection state from the new boxes.
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail && event.detail.target && event.detail.target.id === "inbox-list") { current = -1; }

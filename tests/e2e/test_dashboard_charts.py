@@ -107,3 +107,26 @@ def test_a_figure_opens_the_inbox_listing_first_and_counting_after(
         assert len(counted) == 1
         assert problems == []
     context.close()
+
+
+@pytest.mark.parametrize(
+    "answer", [{"status": 500, "body": "boom"}, {"status": 302, "headers": {"Location": settings.LOGIN_URL}}]
+)
+def test_counters_that_fail_to_load_say_so(director, operator, housing, roads, live_server, browser, answer):
+    """The counters' request fails (a server error; the login page of an ended session, which is not theirs): the
+    list stays, the badges say «?», the head says why — nothing else is swapped in."""
+    _data(operator, housing, roads)
+    client = Client()
+    client.force_login(director)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="ru-RU")
+    with time_machine.travel(NOW, tick=True):
+        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}])
+        page = context.new_page()
+        page.route("**/inbox/counts/**", lambda route: route.fulfill(content_type="text/html", **answer))
+        page.goto(f"{live_server.url}/inbox/?view=all&posts_from=2026-12-01&posts_to=2026-12-03")
+        expect(page.locator('[data-count="all"]')).to_have_text("?")
+        expect(page.locator("#inbox-total")).to_have_text("Не удалось посчитать: обновите страницу")
+        assert page.locator("tr.inbox-row").count() == 9
+        assert page.locator("form input[type=password]").count() == 0
+    context.close()
