@@ -696,10 +696,12 @@ def generate(args: argparse.Namespace) -> dict[str, int]:
         "UPDATE cases_incident i SET reopened_at = e.at FROM (SELECT incident_id, max(created_at) AS at "
         "FROM cases_event WHERE verb = 'reopened' GROUP BY incident_id) e WHERE i.id = e.incident_id"
     )
-    # The channels of an incident's posts, as `refresh_channels` keeps them (the inbox's «source» filter).
+    # The channels of an incident's posts and when the latest was written, as `refresh_from_posts` keeps them (the
+    # inbox's «source» filter, the dashboard's «posts» link).
     cursor.execute(
-        "UPDATE cases_incident i SET channels = c.channels FROM (SELECT p.incident_id, "
-        "',' || string_agg(DISTINCT s.channel, ',' ORDER BY s.channel) || ',' AS channels FROM intake_post p "
+        "UPDATE cases_incident i SET channels = c.channels, last_post_at = c.latest FROM (SELECT p.incident_id, "
+        "',' || string_agg(DISTINCT s.channel, ',' ORDER BY s.channel) || ',' AS channels, "
+        "max(p.posted_at) AS latest FROM intake_post p "
         "JOIN intake_source s ON s.id = p.source_id WHERE p.incident_id IS NOT NULL GROUP BY p.incident_id) c "
         "WHERE i.id = c.incident_id"
     )

@@ -113,10 +113,15 @@ class Incident(models.Model):
     # it instead of the events (docs/BENCHMARKS.md, issue 9).
     reopened_at = models.DateTimeField(_("last reopened"), null=True, blank=True)
     # The channels of the incident's posts, sorted and delimited: ",telegram,vk," ("" without posts). Kept by
-    # `refresh_channels` wherever a post joins or leaves an incident: the inbox's «source» filter tests it
+    # `refresh_from_posts` wherever a post joins or leaves an incident: the inbox's «source» filter tests it
     # (`channel_mark`) instead of looking for a post of the channel (docs/BENCHMARKS.md); a rare channel is found
     # by its trigram index (cases 0013, PostgreSQL).
     channels = models.CharField(_("channels of the posts"), max_length=128, blank=True, default="", editable=False)
+    # When the incident's latest post was written (None without posts). Kept with `channels`, wherever a post joins
+    # or leaves an incident (`refresh_from_posts`, `do_merge`, intake): the dashboard's «posts since» link to the
+    # inbox tests it (`otklik.stats.selectors.filter_posts_in`) instead of joining the period's posts
+    # (docs/BENCHMARKS.md, issue 9, tenth pass).
+    last_post_at = models.DateTimeField(_("last post written"), null=True, blank=True, editable=False)
     # The earliest due time of the incident's own answer clocks (first answer, answer, final answer) that run or were
     # missed; None without such a clock. The incident is *late* (docs/STATS.md, rule 2) when it is before now. Kept
     # by the clock hooks (`otklik.sla.hooks`) wherever those clocks change: the inbox's «late» filter reads it instead
@@ -147,7 +152,7 @@ class Incident(models.Model):
             models.Index(
                 fields=[
                     *("due_at", "id", "status", "owner", "group", "lead_department", "territory", "created_at"),
-                    *("channels", "late_from", "deadline_met"),
+                    *("channels", "late_from", "deadline_met", "last_post_at"),
                 ],
                 condition=models.Q(status__in=sorted(OPEN_STATUSES)),
                 name="incident_open_due",

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -57,27 +58,42 @@ ROUTABLE_STATUSES = frozenset({S.NEW, S.TRIAGE, S.ROUTED, S.ANSWERING})
 REFRESH_BATCH = 1000
 
 
-def refresh_channels(incident_ids: Iterable[int | None]) -> None:
-    """Recompute `Incident.channels` of these incidents from their posts' sources (call it inside the transaction
-    that moved the posts). The incidents are locked first, so the posts are read after any other transaction
-    moving posts of theirs has committed; rows already right are not written."""
+def refresh_from_posts(incident_ids: Iterable[int | None]) -> None:
+    """Recompute what these incidents keep of their posts — `Incident.channels` (their sources) and
+    `Incident.last_post_at` — from the posts (call it inside the transaction that moved the posts). The incidents
+    are locked first, so the posts are read after any other transaction moving posts of theirs has committed; rows
+    already right are not written."""
     from otklik.intake.models import Post  # noqa: PLC0415 - app boundary
 
     ids = sorted({pk for pk in incident_ids if pk is not None})
     for start in range(0, len(ids), REFRESH_BATCH):
         chunk = ids[start : start + REFRESH_BATCH]
         locked = list(
-            Incident.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values_list("pk", flat=True)
+            Incident.objects.select_for_update()
+            .filter(pk__in=chunk)
+            .order_by("pk")
+            .values_list("pk", "channels", "last_post_at")
         )
-        codes: dict[int, set[str]] = {pk: set() for pk in locked}
-        rows = Post.objects.filter(incident_id__in=locked).order_by().values_list("incident_id", "source__channel")
-        for incident_id, channel in rows.distinct():
+        codes: dict[int, set[str]] = {pk: set() for pk, _channels, _last in locked}
+        last: dict[int, dt.datetime | None] = dict.fromkeys(codes)
+        rows = (
+            Post.objects.filter(incident_id__in=codes)
+            .order_by()
+            .values_list("incident_id", "source__channel")
+            .annotate(latest=Max("posted_at"))
+        )
+        for incident_id, channel, latest in rows:
             codes[incident_id].add(channel)
+            seen = last[incident_id]
+            last[incident_id] = latest if seen is None else max(seen, latest)
         by_value: dict[str, list[int]] = {}
         for pk, found in codes.items():
             by_value.setdefault(channels_value(found), []).append(pk)
         for value, pks in by_value.items():
             Incident.objects.filter(pk__in=pks).exclude(channels=value).update(channels=value)
+        for pk, _channels, last_post_at in locked:
+            if last[pk] != last_post_at:
+                Incident.objects.filter(pk=pk).update(last_post_at=last[pk])
 
 
 def record_event(
@@ -278,13 +294,21 @@ def answer_due_at(start: dt.datetime, priority: bool) -> dt.datetime:
 
 
 def create_incident(
-    *, created_at: dt.datetime | None = None, actor: User | None = None, channels: str = ""
+    *,
+    created_at: dt.datetime | None = None,
+    actor: User | None = None,
+    channels: str = "",
+    last_post_at: dt.datetime | None = None,
 ) -> Incident:
-    """A new incident for a new post (called by intake inside its transaction); `channels`: its post's
-    (`channels_value`), when the post comes with it."""
+    """A new incident for a new post (called by intake inside its transaction); `channels` and `last_post_at`: its
+    post's (`channels_value`, the time it was written), when the post comes with it."""
     now = created_at or timezone.now()
     incident = Incident.objects.create(
-        status=S.NEW, created_at=now, due_at=answer_due_at(now, False), channels=channels
+        status=S.NEW,
+        created_at=now,
+        due_at=answer_due_at(now, False),
+        channels=channels,
+        last_post_at=last_post_at,
     )
     record_event(incident, EventVerb.CREATED, actor=actor, after={"status": S.NEW}, at=now)
     sla_hooks.incident_created(incident)
@@ -835,13 +859,15 @@ def do_merge(
     check_incident_transition(incident, S.MERGED)
     post_ids = list(incident.posts.values_list("pk", flat=True)) if post_ids is None else list(post_ids)
     incident.posts.update(incident=into)
-    # Both incidents are locked and their `channels` exact (every move of posts keeps them so under the lock): the
-    # target's become the union of the two, the merged one's none (it keeps no post); no need to read the posts.
+    # Both incidents are locked and their `channels` and `last_post_at` exact (every move of posts keeps them so
+    # under the lock): the target's become the union / the later of the two, the merged one's none (it keeps no
+    # post); no need to read the posts.
     union = channels_value([*into.channels.split(","), *incident.channels.split(",")])
-    if union != into.channels:
-        Incident.objects.filter(pk=into.pk).update(channels=union)
-        into.channels = union
-    incident.channels = ""
+    latest = max((t for t in (into.last_post_at, incident.last_post_at) if t is not None), default=None)
+    if (union, latest) != (into.channels, into.last_post_at):
+        Incident.objects.filter(pk=into.pk).update(channels=union, last_post_at=latest)
+        into.channels, into.last_post_at = union, latest
+    incident.channels, incident.last_post_at = "", None
     if incident.status != S.NEW:  # a `new` incident has no assignments (see do_route)
         for assignment in incident.assignments.filter(status__in=ASSIGNMENT_ACTIVE).select_related("department"):
             _cancel_assignment(assignment, actor=actor, reason=_("Merged into #%(id)s.") % {"id": into.pk})
@@ -854,7 +880,7 @@ def do_merge(
         S.MERGED,
         actor=actor,
         note=note,
-        extra_fields=["merged_into", "channels", *judged],
+        extra_fields=["merged_into", "channels", "last_post_at", *judged],
         verb=EventVerb.MERGED,
         after_extra={"merged_into": into.pk, "post_ids": post_ids},
     )
@@ -879,7 +905,7 @@ def do_split(incident: Incident, *, post_ids: Sequence[int], actor: User | None,
         raise DomainError(_("At least one post must stay in the incident."), field="post_ids")
     new = create_incident(actor=actor)
     posts.update(incident=new)
-    refresh_channels([incident.pk, new.pk])
+    refresh_from_posts([incident.pk, new.pk])
     _set_status(new, S.TRIAGE, actor=actor, note=note)
     record_event(incident, EventVerb.SPLIT, actor=actor, after={"incident": new.pk, "post_ids": sorted(found)})
     if actor is not None:
@@ -902,7 +928,7 @@ def do_unmerge(incident: Incident, *, actor: User | None, note: str = "") -> Inc
 
     Post.objects.filter(pk__in=post_ids, incident_id=incident.merged_into_id).update(incident=incident)
     target_id = incident.merged_into_id
-    refresh_channels([incident.pk, target_id])
+    refresh_from_posts([incident.pk, target_id])
     incident.merged_into = None
     _set_status(incident, S.TRIAGE, actor=actor, note=note, extra_fields=["merged_into"], verb=EventVerb.SPLIT)
     sla_hooks.incident_reopened(incident)

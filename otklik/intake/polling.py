@@ -453,9 +453,9 @@ def do_save_source(
                 ]
             )
         if moved:  # its posts' incidents now have a post of another channel
-            from otklik.cases.services import refresh_channels  # noqa: PLC0415 - app boundary
+            from otklik.cases.services import refresh_from_posts  # noqa: PLC0415 - app boundary
 
-            refresh_channels(
+            refresh_from_posts(
                 Post.objects.filter(source=source).exclude(incident=None).values_list("incident_id", flat=True)
             )
         _log(actor, source, _("Created.") if created else _("Changed."), added=created)

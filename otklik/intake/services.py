@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from otklik.cases.choices import OPEN_STATUSES, EventVerb
 from otklik.cases.models import Incident, channel_mark, channels_value
-from otklik.cases.services import create_incident, do_stop_waiting, record_event, refresh_channels
+from otklik.cases.services import create_incident, do_stop_waiting, record_event, refresh_from_posts
 from otklik.core.errors import DomainError
 from otklik.core.permissions import ensure_service
 from otklik.intake import dispatch
@@ -113,7 +113,10 @@ def do_ingest_post(
             if not fields["thread_id"]:
                 # Not a reply in a thread: no thread incident, no follow-up — a new incident, the post saved with it.
                 incident = create_incident(
-                    actor=actor, created_at=received_at, channels=channels_value([source.channel])
+                    actor=actor,
+                    created_at=received_at,
+                    channels=channels_value([source.channel]),
+                    last_post_at=posted_at,
                 )
                 post = Post.objects.create(**fields, incident=incident)
             else:
@@ -139,25 +142,36 @@ def _ingest_reply(fields: dict[str, Any], *, actor: User | None, received_at: dt
     post = Post.objects.create(**fields)
     incident = follow_up_incident(post, _thread_incident(post))
     if incident is None:
-        incident = create_incident(actor=actor, created_at=received_at, channels=channels_value([post.source.channel]))
+        incident = create_incident(
+            actor=actor,
+            created_at=received_at,
+            channels=channels_value([post.source.channel]),
+            last_post_at=post.posted_at,
+        )
         post.incident = incident
         post.save(update_fields=["incident"])
     else:
         post.incident = incident
         post.save(update_fields=["incident"])
-        _add_channel(incident, post.source.channel)
+        _add_post(incident, post)
         record_event(incident, EventVerb.POST_ADDED, actor=actor, after={"post": post.pk})
         if incident.waiting_since is not None and _from_the_author(post, incident):
             do_stop_waiting(incident, actor=None, note=_("The author replied in the thread."))
     return post
 
 
-def _add_channel(incident: Incident, channel: str) -> None:
-    """A post of `channel` joined `incident`: its `channels` name the channel (read under a lock, so a move of
-    its posts meanwhile is seen; usually the thread's own channel, already there: nothing written)."""
-    current = Incident.objects.select_for_update().filter(pk=incident.pk).values_list("channels", flat=True).first()
-    if current is not None and channel_mark(channel) not in current:
-        refresh_channels([incident.pk])
+def _add_post(incident: Incident, post: Post) -> None:
+    """`post` joined `incident`: its `channels` name the post's channel and its `last_post_at` is no earlier than
+    the post (read under a lock, so a move of its posts meanwhile is seen; usually the thread's own channel, already
+    there, and a newer post: the time is the only write)."""
+    row = Incident.objects.select_for_update().filter(pk=incident.pk).values_list("channels", "last_post_at").first()
+    if row is None:
+        return
+    channels, last_post_at = row
+    if channel_mark(post.source.channel) not in channels:
+        refresh_from_posts([incident.pk])
+    elif last_post_at is None or post.posted_at > last_post_at:
+        Incident.objects.filter(pk=incident.pk).update(last_post_at=post.posted_at)
 
 
 def _from_the_author(post: Post, incident: Incident) -> bool:

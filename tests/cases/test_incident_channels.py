@@ -17,7 +17,7 @@ from django.utils import timezone
 from otklik.cases import selectors
 from otklik.cases.choices import IncidentStatus
 from otklik.cases.models import Incident, channels_value
-from otklik.cases.services import do_merge, do_split, do_unmerge, refresh_channels
+from otklik.cases.services import do_merge, do_split, do_unmerge, refresh_from_posts
 from otklik.cases.views.inbox import VIEW_CODES, InboxQuery, view_conditions
 from otklik.intake.models import Post, Source
 from otklik.intake.services import default_source, do_ingest_post
@@ -33,7 +33,7 @@ def channels_of(incident: Incident) -> str:
 
 
 def from_posts(incident: Incident) -> str:
-    """What the posts say (the old definition), independent of `refresh_channels`."""
+    """What the posts say (the old definition), independent of `refresh_from_posts`."""
     return channels_value(Post.objects.filter(incident=incident).values_list("source__channel", flat=True))
 
 
@@ -94,11 +94,11 @@ def test_merge_split_and_unmerge_keep_the_channels_of_the_posts(operator):
         assert channels_of(incident) == from_posts(incident)
 
 
-def test_refresh_channels_recomputes_from_the_posts():
+def test_refresh_from_posts_recomputes_from_the_posts():
     vk, im = ingest("Нет воды", channel="vk"), ingest("Мусор", channel="im")
     Post.objects.filter(incident=im).update(incident=vk)  # moved behind the services' back
     assert channels_of(vk) == ",vk,"
-    refresh_channels([vk.pk, im.pk, None])
+    refresh_from_posts([vk.pk, im.pk, None])
     assert channels_of(vk) == ",im,vk,"
     assert channels_of(im) == ""
 
@@ -183,11 +183,13 @@ def test_a_source_moved_to_another_channel_moves_its_incidents(head):
 
 
 def test_a_post_joining_from_a_new_channel_adds_it():
-    from otklik.intake.services import _add_channel
+    from otklik.intake.services import _add_post
 
     vk, im = ingest("Нет воды", channel="vk"), ingest("Мусор", channel="im")
+    vk_post, im_post = Post.objects.get(incident=vk), Post.objects.get(incident=im)
     Post.objects.filter(incident=im).update(incident=vk)  # as a followed thread's reply joins (otklik.satisfaction)
-    _add_channel(vk, "vk")  # already there: nothing to do
+    _add_post(vk, vk_post)  # already there: nothing to do
     assert channels_of(vk) == ",vk,"
-    _add_channel(vk, "im")
+    im_post.refresh_from_db()
+    _add_post(vk, im_post)
     assert channels_of(vk) == ",im,vk,"

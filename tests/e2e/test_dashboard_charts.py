@@ -13,7 +13,7 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import expect
 
-from otklik.cases.services import create_incident, do_classify, do_route, do_update_incident
+from otklik.cases.services import create_incident, do_classify, do_route, do_update_incident, refresh_from_posts
 from otklik.intake.models import Post
 from otklik.intake.services import default_source
 from otklik.org.models import Topic, TopicGroup
@@ -43,6 +43,7 @@ def _data(operator, housing, roads) -> None:
                 incident=incident,
                 negative=0.2 + 0.1 * n,
             )
+            refresh_from_posts([incident.pk])  # as intake keeps an incident's channels and last post time
             do_classify(incident, topic=topics[n % 2], actor=operator)
             do_update_incident(incident, actor=operator, address=f"ул. Ленина, {n % 3 + 1}")
             do_route(incident, actor=operator, lead=housing if n % 2 == 0 else roads, due_hours=2)

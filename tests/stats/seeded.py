@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from otklik.answers.models import Answer, Publication
 from otklik.cases.models import Event, Incident
+from otklik.cases.services import refresh_from_posts
 from otklik.intake.models import Post
 from otklik.intake.services import default_source
 from otklik.org.models import Territory, TopicGroup
@@ -167,5 +168,6 @@ def seed_city(housing, roads):
                 result=rnd.choice(["solved", "not_solved", ""]),
             )
     FollowUp.objects.bulk_create(replies)
+    refresh_from_posts(Incident.objects.values_list("pk", flat=True))  # the posts' channels and last time, as intake
     refresh_all_outcomes()  # bulk_create sends no signals: the answers' kept classification, as after a bulk load
     return {"groups": groups, "departments": [housing, roads]}

@@ -17,7 +17,7 @@ from otklik.answers.choices import AnswerKind, AnswerStatus
 from otklik.answers.models import Answer
 from otklik.cases.choices import EventVerb, IncidentStatus
 from otklik.cases.models import Event, Incident
-from otklik.cases.services import do_update_incident
+from otklik.cases.services import do_update_incident, refresh_from_posts
 from otklik.intake.models import Post
 from otklik.satisfaction.choices import Verdict
 from otklik.satisfaction.models import FollowUp
@@ -205,6 +205,7 @@ def _reply(incident: Incident, name: str, when, *, negative: float | None = None
     post.posted_at = when
     post.negative = negative
     post.save()
+    refresh_from_posts([incident.pk])  # as intake keeps an incident's channels and last post time
     return post
 
 
