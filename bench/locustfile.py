@@ -10,8 +10,9 @@ what an operator does, with a think time of `LOAD_WAIT` seconds ("min,max", defa
 opens the inbox on a saved view, changes filters the way the page does it (an HTMX request for the list region),
 polls the "new items" counter, searches, opens incident cards with the HTMX requests a card makes on load
 (similar answers, the live check of a draft answer), edits nothing but checks a draft answer as it is typed, opens
-the dashboard now and then, and (unless `LOAD_WRITES=0`) takes an incident into work, a write action that is safe
-to repeat (the owner becomes the operator, an event is recorded).
+the dashboard now and then and a figure's link into the inbox (the list, then its counters), and (unless
+`LOAD_WRITES=0`) takes an incident into work, a write action that is safe to repeat (the owner becomes the operator,
+an event is recorded).
 
 A response is a failure when its status is not the expected one or when the page is not the page asked for (a
 login form instead of the inbox, say); every failure counts as an error of the load test.
@@ -27,6 +28,7 @@ import random
 import re
 import threading
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from locust import HttpUser, between, task
 
@@ -36,6 +38,7 @@ WRITES = os.environ.get("LOAD_WRITES", "1") not in {"0", "false", "no"}
 STATIC = os.environ.get("LOAD_STATIC", "0") in {"1", "true", "yes"}
 _WAIT = [float(part) for part in os.environ.get("LOAD_WAIT", "1,3").split(",")]
 
+CITY_ZONE = ZoneInfo("Asia/Yekaterinburg")  # the dashboard's periods end on the city's today
 _user_numbers = itertools.count()
 _lock = threading.Lock()
 
@@ -300,6 +303,34 @@ class Operator(HttpUser):
             random.choice(DRAFTS),
             name="card: answer check (typing)",
         )
+
+    @task(2)
+    def dashboard_figure(self) -> None:
+        """A dashboard figure's link into the inbox (its posts, negative posts or satisfied answers over a period
+        ending today): the page lists first, then asks for its counters (HTMX, on load)."""
+        today = dt.datetime.now(CITY_ZONE).date()
+        start = (today - dt.timedelta(days=random.choice([0, 6, 29, 89]))).isoformat()
+        kind = random.choice(["posts", "negative", "satisfied"])
+        if kind == "satisfied":
+            params = {"view": "all", "merged": "0", "final_from": start, "final_to": today.isoformat()}
+            params["satisfied"] = "1"
+        else:
+            params = {"view": "all", "posts_from": start, "posts_to": today.isoformat()}
+            if kind == "negative":
+                params["negative"] = "1"
+        with self.client.get(
+            "/inbox/", params=params, name="inbox: a dashboard figure's list", catch_response=True
+        ) as response:
+            if not self._expect_page(response, 'id="inbox-list"'):
+                return
+            self._remember(response.text)
+            counts = [html.unescape(url) for url in LOAD_GET.findall(response.text) if url.startswith("/inbox/counts/")]
+        if not counts:
+            return
+        with self.client.get(
+            counts[0], headers=self._htmx("/inbox/"), name="inbox: its counters (htmx, on load)", catch_response=True
+        ) as response:
+            self._expect_page(response, 'data-count="all"')
 
     @task(1)
     def dashboard(self) -> None:
