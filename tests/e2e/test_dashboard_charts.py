@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import time_machine
 from django.conf import settings
 from django.test import Client
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from otklik.cases.services import create_incident, do_classify, do_route, do_update_incident, refresh_from_posts
 from otklik.intake.models import Post
@@ -49,15 +51,24 @@ def _data(operator, housing, roads) -> None:
             do_route(incident, actor=operator, lead=housing if n % 2 == 0 else roads, due_hours=2)
 
 
-def test_each_chart_renders_in_chromium(director, operator, housing, roads, live_server, browser, tmp_path):
-    _data(operator, housing, roads)
+@contextmanager
+def directors_page(browser, live_server, director) -> Iterator[Page]:  # noqa: ANN001 - fixtures
+    """A Chromium page logged in as the director, the clock at NOW and running."""
     client = Client()
     client.force_login(director)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="ru-RU")
-    with time_machine.travel(NOW, tick=True):
-        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}])
-        page = context.new_page()
+    try:
+        with time_machine.travel(NOW, tick=True):
+            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}])
+            yield context.new_page()
+    finally:
+        context.close()
+
+
+def test_each_chart_renders_in_chromium(director, operator, housing, roads, live_server, browser, tmp_path):
+    _data(operator, housing, roads)
+    with directors_page(browser, live_server, director) as page:
         errors: list[str] = []
         page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
         page.goto(f"{live_server.url}/dashboard/?period=custom&date_from=2026-12-01&date_to=2026-12-03")
@@ -76,7 +87,6 @@ def test_each_chart_renders_in_chromium(director, operator, housing, roads, live
             target.mkdir(parents=True, exist_ok=True)
             shutil.copy(shot, target / "dashboard.png")
         assert errors == []
-    context.close()
 
 
 def test_a_figure_opens_the_inbox_listing_first_and_counting_after(
@@ -85,13 +95,7 @@ def test_a_figure_opens_the_inbox_listing_first_and_counting_after(
     """The posts figure's link: the inbox lists its incidents and then loads its counters (`/inbox/counts/`, HTMX on
     load, under the Content-Security-Policy): the views' «…» and the total become the numbers, with no error."""
     _data(operator, housing, roads)
-    client = Client()
-    client.force_login(director)
-    session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="ru-RU")
-    with time_machine.travel(NOW, tick=True):
-        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}])
-        page = context.new_page()
+    with directors_page(browser, live_server, director) as page:
         problems: list[str] = []
         page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
@@ -107,7 +111,6 @@ def test_a_figure_opens_the_inbox_listing_first_and_counting_after(
         assert page.locator("[data-counts-later]").count() == 0
         assert len(counted) == 1
         assert problems == []
-    context.close()
 
 
 @pytest.mark.parametrize(
@@ -117,17 +120,10 @@ def test_counters_that_fail_to_load_say_so(director, operator, housing, roads, l
     """The counters' request fails (a server error; the login page of an ended session, which is not theirs): the
     list stays, the badges say «?», the head says why — nothing else is swapped in."""
     _data(operator, housing, roads)
-    client = Client()
-    client.force_login(director)
-    session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="ru-RU")
-    with time_machine.travel(NOW, tick=True):
-        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}])
-        page = context.new_page()
+    with directors_page(browser, live_server, director) as page:
         page.route("**/inbox/counts/**", lambda route: route.fulfill(content_type="text/html", **answer))
         page.goto(f"{live_server.url}/inbox/?view=all&posts_from=2026-12-01&posts_to=2026-12-03")
         expect(page.locator('[data-count="all"]')).to_have_text("?")
         expect(page.locator("#inbox-total")).to_have_text("Не удалось посчитать: обновите страницу")
         assert page.locator("tr.inbox-row").count() == 9
         assert page.locator("form input[type=password]").count() == 0
-    context.close()
