@@ -124,19 +124,14 @@
     });
   });
 
-  // The new-items counter shows only its own answer: a login page (the session ended) is not swapped in.
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    var target = event.detail && event.detail.target;
-    if (!target || !target.classList || !target.classList.contains("inbox-new")) { return; }
-    var xhr = event.detail.xhr;
-    if (!xhr || xhr.status !== 200 || (xhr.responseURL || "").indexOf("/inbox/new-count/") === -1) {
-      event.detail.shouldSwap = false;
-    }
-  });
-
-  // The views' counters loaded after the list (a dashboard figure's list, /inbox/counts/): only their own answer is
-  // swapped in; an error, a lost connection or the login page of an ended session leaves «?» in the badges and the
-  // reason in their title, not «counting…» for ever.
+  // The counters a page loads by itself — the new-items counter (`.inbox-new`, polled) and the views' counters loaded
+  // after a dashboard figure's list (`[data-counts-later]`, /inbox/counts/) — take only their own answer: an error
+  // or the login page of an ended session is not swapped in. The views' counters then say «?» and why, not
+  // «counting…» for ever (`onFailure`).
+  var OWN_ANSWERS = [
+    { selector: ".inbox-new", path: "/inbox/new-count/", onFailure: null },
+    { selector: "[data-counts-later]", path: "/inbox/counts/", onFailure: countsFailed },
+  ];
   function countsFailed(nav) {
     var reason = nav.getAttribute("data-counts-failed") || "";
     nav.removeAttribute("aria-busy");
@@ -149,12 +144,15 @@
   }
   document.addEventListener("htmx:beforeSwap", function (event) {
     var target = event.detail && event.detail.target;
-    if (!target || !target.matches || !target.matches("[data-counts-later]")) { return; }
+    if (!target || !target.matches) { return; }
     var xhr = event.detail.xhr;
-    if (!xhr || xhr.status !== 200 || (xhr.responseURL || "").indexOf("/inbox/counts/") === -1) {
-      event.detail.shouldSwap = false;
-      countsFailed(target);
-    }
+    OWN_ANSWERS.forEach(function (own) {
+      if (!target.matches(own.selector)) { return; }
+      if (!xhr || xhr.status !== 200 || (xhr.responseURL || "").indexOf(own.path) === -1) {
+        event.detail.shouldSwap = false;
+        if (own.onFailure) { own.onFailure(target); }
+      }
+    });
   });
   document.addEventListener("htmx:sendError", function (event) {
     var elt = event.detail && event.detail.elt;
