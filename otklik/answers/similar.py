@@ -13,10 +13,13 @@ answers: an answer is worth borrowing when it answered the same problem.
 
 The index covers the incidents of the last `MAX_ANSWERS` published answers (one entry per incident: its latest
 published answer) and lives in the process. A look-up first asks the database for the count and the newest
-publication time of published answers (one query; at most every OTKLIK_SIMILAR_CHECK_SECONDS per process, at once
-after an answer was saved in this process — at 800,000 answers the count takes ~180 ms): new answers are added
-to the index incrementally (the vocabulary of the last full build; a full rebuild after `REBUILD_AFTER`
-additions), any other change (an answer gone) rebuilds it. `invalidate()` drops it (tests; a process that knows better).
+publication time of the published answers in the index's window — published since its oldest answer (`floor`; all
+of them while there are fewer than `MAX_ANSWERS`) — one query on the partial index `answer_published_recent`
+(~1 ms at 800,000 answers, where counting them all took ~190 ms), at most every OTKLIK_SIMILAR_CHECK_SECONDS per
+process and at once after an answer was saved in this process. New answers are added to the index incrementally
+(the vocabulary of the last full build; a full rebuild after `REBUILD_AFTER` additions), any other change in the
+window (an answer gone or unpublished, one published with an older time) rebuilds it; a change older than the
+window cannot concern the index and is not looked at. `invalidate()` drops it (tests; a process that knows better).
 """
 
 from __future__ import annotations
@@ -69,8 +72,9 @@ class _Index:
     vectorizer: Any
     matrix: Any  # scipy.sparse CSR, one L2-normalised row per entry
     alive: np.ndarray
-    total: int  # published answers in the database when the index was last brought up to date
+    total: int  # published answers in the window (since `floor`) when the index was last brought up to date
     newest: Any  # the newest `published_at` seen
+    floor: Any = None  # the oldest `published_at` of the build's answers when it took `MAX_ANSWERS`; None: all
     added: int = 0
     row_of_incident: dict[int, int] = field(default_factory=dict)
 
@@ -105,6 +109,13 @@ _register_reset()
 
 def _published() -> Any:
     return Answer.objects.filter(status=AnswerStatus.PUBLISHED)
+
+
+def _window_state(floor: Any) -> tuple[int, Any]:
+    """(count, newest `published_at`) of the published answers since `floor` (all of them when None)."""
+    answers = _published() if floor is None else _published().filter(published_at__gte=floor)
+    state = answers.aggregate(total=Count("pk"), newest=Max("published_at"))
+    return state["total"], state["newest"]
 
 
 def _complaint_texts(incident_ids: Iterable[int]) -> dict[int, str]:
@@ -147,11 +158,15 @@ def _vectorizer() -> Any:
     return TfidfVectorizer(analyzer=str.split, sublinear_tf=True, dtype=np.float32)
 
 
-def _build(total: int) -> _Index:
+def _build() -> _Index:
     """1. The newest `MAX_ANSWERS` published answers, one per incident. 2. Their complaints' lemmas. 3. TF-IDF."""
     started = time.perf_counter()
     rows = _published().order_by("-published_at", "-pk").values_list("pk", "incident_id", "published_at")
     rows = list(rows[:MAX_ANSWERS])
+    floor = rows[-1][2] if len(rows) == MAX_ANSWERS else None
+    # The window's state as the next check will ask it (answers published since the rows were read make it differ:
+    # they are added then).
+    total, _newest = _window_state(floor) if floor is not None else (len(rows), None)
     latest = _latest_per_incident(rows)
     texts = _complaint_texts(latest)
     answer_ids, incident_ids, complaints = [], [], []
@@ -178,6 +193,7 @@ def _build(total: int) -> _Index:
         alive=np.ones(len(answer_ids), dtype=bool),
         total=total,
         newest=newest,
+        floor=floor,
         row_of_incident={inc: row for row, inc in enumerate(incident_ids)},
     )
     logger.info(
@@ -200,6 +216,7 @@ def _add(index: _Index, total: int, newest: Any) -> _Index | None:
         alive=index.alive.copy(),
         total=index.total,
         newest=index.newest,
+        floor=index.floor,
         added=index.added,
         row_of_incident=dict(index.row_of_incident),
     )
@@ -252,9 +269,10 @@ _checked_at: float | None = None
 def current_index() -> _Index:
     """The process's index, brought up to date with the database (one aggregate query when nothing changed).
 
-    The question is asked at most once every OTKLIK_SIMILAR_CHECK_SECONDS per process (at city scale it counts
-    ~800,000 answers: ~180 ms for every card): an answer published by another process is offered up to that many
-    seconds later; one published or changed in this process at once (`answers_changed`, on the Answer's signals).
+    The question (the count and the newest time of the published answers in the index's window) is asked at most
+    once every OTKLIK_SIMILAR_CHECK_SECONDS per process: an answer published by another process is offered up to
+    that many seconds later; one published or changed in this process at once (`answers_changed`, on the Answer's
+    signals).
     """
     global _index, _checked_at
     check_every = float(getattr(settings, "OTKLIK_SIMILAR_CHECK_SECONDS", 0))
@@ -262,16 +280,21 @@ def current_index() -> _Index:
     index = _index
     if index is not None and _checked_at is not None and now - _checked_at < check_every:
         return index
-    state = _published().aggregate(total=Count("pk"), newest=Max("published_at"))
+    if index is None:
+        with _lock:
+            if _index is None:
+                _index = _build()
+            _checked_at = now
+            return _index
+    total, newest = _window_state(index.floor)
     _checked_at = now
-    total, newest = state["total"], state["newest"]
     with _lock:
         index = _index
         if index is not None and (index.total, index.newest) == (total, newest):
             return index
         updated = _add(index, total, newest) if index is not None and index.newest is not None else None
         if updated is None:
-            updated = _build(total)
+            updated = _build()
         _index = updated
         return updated
 

@@ -127,6 +127,42 @@ def test_the_index_is_rebuilt_when_an_answer_disappears(past):
     assert past["water"].pk not in found
 
 
+def test_a_change_older_than_the_window_keeps_the_index_one_inside_it_rebuilds(past, monkeypatch, settings):
+    """With more published answers than the index holds, its freshness question asks about its window only (the
+    answers published since its oldest): a removal older than that cannot concern it; one inside it must."""
+    settings.OTKLIK_SIMILAR_CHECK_SECONDS = 0
+    monkeypatch.setattr(similar, "MAX_ANSWERS", 2)
+    index = similar.current_index()
+    assert index.floor == past["pothole"].published_at  # the older of the two newest
+    assert set(index.incident_ids) == {past["pothole"].incident_id, past["garbage"].incident_id}
+
+    Incident.objects.filter(pk=past["water"].incident_id).delete()  # older than the window
+    assert similar.current_index() is index
+
+    Incident.objects.filter(pk=past["garbage"].incident_id).delete()  # inside it
+    rebuilt = similar.current_index()
+    assert rebuilt is not index
+    assert past["garbage"].incident_id not in rebuilt.incident_ids
+    assert rebuilt.floor is None  # two answers left: fewer than the index holds, the window is all of them
+
+
+def test_an_answer_published_after_a_windowed_build_is_added(past, head, housing, monkeypatch, settings):
+    settings.OTKLIK_SIMILAR_CHECK_SECONDS = 0
+    monkeypatch.setattr(similar, "MAX_ANSWERS", 2)
+    index = similar.current_index()
+    rusty = answered(
+        "Ржавая вода из крана в доме на улице Победы 2, пить невозможно",
+        "Здравствуйте! Промывку труб проведут 10 декабря, после неё вода станет чистой.",
+        head=head,
+        department=housing,
+    )
+    updated = similar.current_index()
+    assert updated.added == 1 and updated.floor == index.floor  # added, not rebuilt
+    assert rusty.pk in updated.answer_ids
+    incident = ingest("Из крана течёт ржавая вода уже неделю, улица Строителей 8")
+    assert [item.answer for item in similar.similar_answers(incident)][0] == rusty
+
+
 @pytest.mark.skipif(not os.environ.get("OTKLIK_BENCH_SIMILAR"), reason="a benchmark: set OTKLIK_BENCH_SIMILAR=1")
 def test_bench_5000_published_answers(head, housing):  # pragma: no cover - prints timings, asserts only sanity
     """Timings for docs: 5 000 incidents with a published answer each (corpus texts, numbered to be distinct)."""
