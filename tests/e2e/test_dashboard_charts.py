@@ -127,3 +127,33 @@ def test_counters_that_fail_to_load_say_so(director, operator, housing, roads, l
         expect(page.locator("#inbox-total")).to_have_text("Не удалось посчитать: обновите страницу")
         assert page.locator("tr.inbox-row").count() == 9
         assert page.locator("form input[type=password]").count() == 0
+
+
+def test_a_new_filter_shows_that_the_figures_are_being_computed(
+    director, operator, housing, roads, live_server, browser
+):
+    """A long period is computed live for seconds: while the filter's request runs the page says so and dims the
+    figures; the answer swaps them in and the note goes away."""
+    _data(operator, housing, roads)
+    with directors_page(browser, live_server, director) as page:
+        problems: list[str] = []
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.goto(f"{live_server.url}/dashboard/?period=week")
+        busy = page.locator("[data-dashboard-busy]")
+        expect(busy).to_be_hidden()
+        seen: list[tuple[bool, bool]] = []
+
+        def while_computing(route) -> None:  # noqa: ANN001 - Playwright's Route
+            seen.append(
+                (busy.is_visible(), "htmx-request" in (page.locator("#dashboard").get_attribute("class") or ""))
+            )
+            route.continue_()
+
+        page.route("**/dashboard/?*period=month*", while_computing)
+        page.locator("select[name=period]").select_option("month")
+        page.wait_for_url("**/dashboard/?*period=month*")
+        expect(busy).to_be_hidden()
+        assert seen == [(True, True)]
+        assert (busy.text_content() or "").strip().startswith("Считаем показатели…")
+        assert "htmx-request" not in (page.locator("#dashboard").get_attribute("class") or "")
+        assert problems == []
