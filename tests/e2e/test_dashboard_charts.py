@@ -157,3 +157,64 @@ def test_a_new_filter_shows_that_the_figures_are_being_computed(
         assert (busy.text_content() or "").strip().startswith("Считаем показатели…")
         assert "htmx-request" not in (page.locator("#dashboard").get_attribute("class") or "")
         assert problems == []
+
+
+def test_the_information_note_downloads_with_a_note_while_it_is_prepared(
+    director, operator, housing, roads, live_server, browser
+):
+    """DOCX: while the note is built the page says so (the request is fetched, not followed), then the browser gets
+    the file under its own name and the page stays."""
+    _data(operator, housing, roads)
+    with directors_page(browser, live_server, director) as page:
+        problems: list[str] = []
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.goto(f"{live_server.url}/dashboard/?period=custom&date_from=2026-12-01&date_to=2026-12-03")
+        busy = page.locator("[data-download-busy]")
+        expect(busy).to_be_hidden()
+        seen: list[bool] = []
+
+        def while_preparing(route) -> None:  # noqa: ANN001 - Playwright's Route
+            seen.append(busy.is_visible())
+            route.continue_()
+
+        page.route("**/dashboard/report/**", while_preparing)
+        with page.expect_download() as download_info:
+            page.locator("[data-report-download] button[value=docx]").click()
+        download = download_info.value
+        assert download.suggested_filename == "spravka-2026-12-01-2026-12-03.docx"
+        assert Path(download.path()).read_bytes()[:2] == b"PK"  # a DOCX is a zip
+        assert seen == [True]
+        expect(busy).to_be_hidden()
+        expect(page.locator("[data-download-error]")).to_be_hidden()
+        assert page.url.endswith("date_to=2026-12-03")  # still the dashboard
+        assert (busy.text_content() or "").strip().startswith("Готовим справку…")
+        assert problems == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ({"status": 400, "body": "По: введите правильную дату."}, "По: введите правильную дату."),
+        ({"status": 500, "body": "boom"}, "Не удалось подготовить справку (ошибка 500). Попробуйте ещё раз."),
+        (
+            {"status": 302, "headers": {"Location": settings.LOGIN_URL}},
+            "Сеанс завершён: обновите страницу и войдите снова.",
+        ),
+    ],
+    ids=["refused", "server-error", "session-ended"],
+)
+def test_a_note_that_cannot_be_prepared_says_why_in_place(
+    director, operator, housing, roads, live_server, browser, answer, message
+):
+    _data(operator, housing, roads)
+    with directors_page(browser, live_server, director) as page:
+        page.route(
+            "**/dashboard/report/**",
+            lambda route: route.fulfill(content_type="text/plain; charset=utf-8", **answer),
+        )
+        page.goto(f"{live_server.url}/dashboard/?period=custom&date_from=2026-12-01&date_to=2026-12-03")
+        page.locator("[data-report-download] button[value=xlsx]").click()
+        expect(page.locator("[data-download-error]")).to_have_text(message)
+        expect(page.locator("[data-download-busy]")).to_be_hidden()
+        expect(page.locator("[data-report-download] button[value=xlsx]")).to_be_enabled()
+        assert "/dashboard/" in page.url and "report" not in page.url
