@@ -19,30 +19,30 @@
       if (box) { event.preventDefault(); box.focus(); }
     }
   });
-  // A form with data-download (the dashboard's information note) is fetched rather than followed, so that the page
-  // can say the file is being prepared (a long period takes seconds) and show what went wrong in place: the form's
-  // own text for a refused request (400), data-download-expired when the answer is a page (the login page of an
-  // ended session), data-download-failed with {status} otherwise. Without fetch the form downloads as before.
-  document.addEventListener("submit", function (event) {
-    var form = event.target;
-    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-download") || !window.fetch) { return; }
-    event.preventDefault();
-    var data = new FormData(form);
-    if (event.submitter && event.submitter.name) { data.append(event.submitter.name, event.submitter.value); }
-    var busy = form.querySelector("[data-download-busy]");
-    var error = form.querySelector("[data-download-error]");
-    var buttons = Array.prototype.slice.call(form.querySelectorAll("button"));
+  // Downloads built in the request (the dashboard's information note and summary letter) are fetched rather than
+  // followed, so that the page can say the file is being prepared (a long period takes seconds) and show what went
+  // wrong in place. The host is a form with data-download, or an element with data-download around a link; in it,
+  // [data-download-busy] is shown meanwhile and [data-download-error] gets the form's own text for a refused request
+  // (400), data-download-expired when the answer is a page (the login page of an ended session), data-download-failed
+  // with {status} otherwise. Without fetch the form or link downloads as before.
+  function download(host, url) {
+    var busy = host.querySelector("[data-download-busy]");
+    var error = host.querySelector("[data-download-error]");
+    var buttons = Array.prototype.slice.call(host.querySelectorAll("button"));
     function finish(message) {
+      host.removeAttribute("aria-busy");
       busy.hidden = true;
       buttons.forEach(function (button) { button.disabled = false; });
       error.textContent = message || "";
       error.hidden = !message;
     }
-    function failed(status) { finish((form.getAttribute("data-download-failed") || "").replace("{status}", status)); }
+    function failed(status) { finish((host.getAttribute("data-download-failed") || "").replace("{status}", status)); }
+    if (host.hasAttribute("aria-busy")) { return; }  // one file at a time
+    host.setAttribute("aria-busy", "true");
     error.hidden = true;
     busy.hidden = false;
     buttons.forEach(function (button) { button.disabled = true; });
-    fetch(form.action + "?" + new URLSearchParams(data).toString(), { credentials: "same-origin" })
+    fetch(url, { credentials: "same-origin" })
       .then(function (response) {
         var disposition = response.headers.get("Content-Disposition") || "";
         if (response.ok && disposition.indexOf("attachment") === 0) {
@@ -59,9 +59,25 @@
           });
         }
         if (response.status === 400) { return response.text().then(finish); }
-        if (response.ok) { finish(form.getAttribute("data-download-expired")); return; }
+        if (response.ok) { finish(host.getAttribute("data-download-expired")); return; }
         failed(String(response.status));
       })
       .catch(function () { failed("—"); });
+  }
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-download") || !window.fetch) { return; }
+    event.preventDefault();
+    var data = new FormData(form);
+    if (event.submitter && event.submitter.name) { data.append(event.submitter.name, event.submitter.value); }
+    download(form, form.action + "?" + new URLSearchParams(data).toString());
+  });
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a[href]") : null;
+    var host = link ? link.closest("[data-download]") : null;
+    if (!host || host instanceof HTMLFormElement || !window.fetch) { return; }
+    if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) { return; }
+    event.preventDefault();
+    download(host, link.href);
   });
 })();

@@ -139,6 +139,8 @@ def test_a_new_filter_shows_that_the_figures_are_being_computed(
         problems: list[str] = []
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         page.goto(f"{live_server.url}/dashboard/?period=week")
+        week_from = page.locator("[data-report-download] input[name=date_from]").get_attribute("value") or ""
+        assert f"start={week_from}" in (page.locator("[data-summary-letter]").get_attribute("href") or "")
         busy = page.locator("[data-dashboard-busy]")
         expect(busy).to_be_hidden()
         seen: list[tuple[bool, bool]] = []
@@ -155,6 +157,12 @@ def test_a_new_filter_shows_that_the_figures_are_being_computed(
         expect(busy).to_be_hidden()
         assert seen == [(True, True)]
         assert (busy.text_content() or "").strip().startswith("Считаем показатели…")
+        # The period's text and both downloads follow the new filter (they are in the swapped part of the page).
+        month_from = page.locator("[data-report-download] input[name=date_from]").get_attribute("value") or ""
+        assert month_from < week_from
+        assert f"start={month_from}" in (page.locator("[data-summary-letter]").get_attribute("href") or "")
+        day, month, year = page.locator("[data-period]").inner_text().split(" — ")[0].split(".")
+        assert f"{year}-{month}-{day}" == month_from
         assert "htmx-request" not in (page.locator("#dashboard").get_attribute("class") or "")
         assert problems == []
 
@@ -169,7 +177,7 @@ def test_the_information_note_downloads_with_a_note_while_it_is_prepared(
         problems: list[str] = []
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         page.goto(f"{live_server.url}/dashboard/?period=custom&date_from=2026-12-01&date_to=2026-12-03")
-        busy = page.locator("[data-download-busy]")
+        busy = page.locator("[data-report-download] [data-download-busy]")
         expect(busy).to_be_hidden()
         seen: list[bool] = []
 
@@ -185,7 +193,7 @@ def test_the_information_note_downloads_with_a_note_while_it_is_prepared(
         assert Path(download.path()).read_bytes()[:2] == b"PK"  # a DOCX is a zip
         assert seen == [True]
         expect(busy).to_be_hidden()
-        expect(page.locator("[data-download-error]")).to_be_hidden()
+        expect(page.locator("[data-report-download] [data-download-error]")).to_be_hidden()
         assert page.url.endswith("date_to=2026-12-03")  # still the dashboard
         assert (busy.text_content() or "").strip().startswith("Готовим справку…")
         assert problems == []
@@ -214,7 +222,34 @@ def test_a_note_that_cannot_be_prepared_says_why_in_place(
         )
         page.goto(f"{live_server.url}/dashboard/?period=custom&date_from=2026-12-01&date_to=2026-12-03")
         page.locator("[data-report-download] button[value=xlsx]").click()
-        expect(page.locator("[data-download-error]")).to_have_text(message)
-        expect(page.locator("[data-download-busy]")).to_be_hidden()
+        expect(page.locator("[data-report-download] [data-download-error]")).to_have_text(message)
+        expect(page.locator("[data-report-download] [data-download-busy]")).to_be_hidden()
         expect(page.locator("[data-report-download] button[value=xlsx]")).to_be_enabled()
         assert "/dashboard/" in page.url and "report" not in page.url
+
+
+def test_the_summary_letter_downloads_with_a_note_while_it_is_prepared(
+    director, operator, housing, roads, live_server, browser
+):
+    _data(operator, housing, roads)
+    with directors_page(browser, live_server, director) as page:
+        problems: list[str] = []
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.goto(f"{live_server.url}/dashboard/?period=custom&date_from=2026-12-01&date_to=2026-12-03")
+        host = page.locator("[data-download]:has([data-summary-letter])")
+        busy = host.locator("[data-download-busy]")
+        seen: list[bool] = []
+
+        def while_preparing(route) -> None:  # noqa: ANN001 - Playwright's Route
+            seen.append(busy.is_visible())
+            route.continue_()
+
+        page.route("**/documents/letters/summary/**", while_preparing)
+        with page.expect_download() as download_info:
+            page.locator("[data-summary-letter]").click()
+        assert download_info.value.suggested_filename == "summary-2026-12-01-2026-12-03.docx"
+        assert seen == [True]
+        expect(busy).to_be_hidden()
+        expect(host.locator("[data-download-error]")).to_be_hidden()
+        assert "/dashboard/" in page.url
+        assert problems == []
