@@ -21,13 +21,15 @@
   });
   // Downloads built in the request (the dashboard's information note and summary letter) are fetched rather than
   // followed, so that the page can say the file is being prepared (a long period takes seconds) and show what went
-  // wrong in place. The host is a form with data-download, or an element with data-download around a link; in it,
-  // [data-download-busy] is shown meanwhile and [data-download-error] gets the form's own text for a refused request
-  // (400), data-download-expired when the answer is a page (the login page of an ended session), data-download-failed
-  // with {status} otherwise. Without fetch the form or link downloads as before.
+  // wrong in place. The host is a form with data-download, or an element with data-download around a link; in it
+  // (templates/_download_status.html), [data-download-busy] is shown meanwhile and [data-download-error] gets the
+  // server's own text for a refused request (400), data-download-expired when the answer is a page (the login page
+  // of an ended session), data-download-failed with {status} otherwise — both messages read from the nearest
+  // element that has them. Without fetch the form or link downloads as before.
   function download(host, url) {
     var busy = host.querySelector("[data-download-busy]");
     var error = host.querySelector("[data-download-error]");
+    var messages = host.closest("[data-download-failed]") || host;
     var buttons = Array.prototype.slice.call(host.querySelectorAll("button"));
     function finish(message) {
       host.removeAttribute("aria-busy");
@@ -36,7 +38,9 @@
       error.textContent = message || "";
       error.hidden = !message;
     }
-    function failed(status) { finish((host.getAttribute("data-download-failed") || "").replace("{status}", status)); }
+    function failed(status) {
+      finish((messages.getAttribute("data-download-failed") || "").replace("{status}", status));
+    }
     if (host.hasAttribute("aria-busy")) { return; }  // one file at a time
     host.setAttribute("aria-busy", "true");
     error.hidden = true;
@@ -59,7 +63,7 @@
           });
         }
         if (response.status === 400) { return response.text().then(finish); }
-        if (response.ok) { finish(host.getAttribute("data-download-expired")); return; }
+        if (response.ok) { finish(messages.getAttribute("data-download-expired")); return; }
         failed(String(response.status));
       })
       .catch(function () { failed("—"); });

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import time_machine
 from django.conf import settings
 from django.test import Client
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from otklik.cases.services import create_incident, do_classify, do_route, do_update_incident, refresh_from_posts
 from otklik.intake.models import Post
@@ -66,6 +67,26 @@ def directors_page(browser, live_server, director) -> Iterator[Page]:  # noqa: A
         context.close()
 
 
+def _console_errors(page: Page) -> list[str]:
+    """The page's console errors (a script failing, a CSP violation), collected as they come."""
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    return problems
+
+
+def _seen_during(page: Page, url: str, look: Callable[[], Any]) -> list[Any]:
+    """What `look()` returns while a request to `url` is in flight: checked inside the intercepted request, which
+    then goes on."""
+    seen: list[Any] = []
+
+    def handle(route: Route) -> None:
+        seen.append(look())
+        route.continue_()
+
+    page.route(url, handle)
+    return seen
+
+
 def test_each_chart_renders_in_chromium(director, operator, housing, roads, live_server, browser, tmp_path):
     _data(operator, housing, roads)
     with directors_page(browser, live_server, director) as page:
@@ -96,9 +117,8 @@ def test_a_figure_opens_the_inbox_listing_first_and_counting_after(
     load, under the Content-Security-Policy): the views' «…» and the total become the numbers, with no error."""
     _data(operator, housing, roads)
     with directors_page(browser, live_server, director) as page:
-        problems: list[str] = []
+        problems = _console_errors(page)
         page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         counted: list[str] = []
         page.on("response", lambda r: counted.append(r.url) if "/inbox/counts/" in r.url else None)
         page.goto(f"{live_server.url}/dashboard/?period=custom&date_from=2026-12-01&date_to=2026-12-03")
@@ -136,22 +156,17 @@ def test_a_new_filter_shows_that_the_figures_are_being_computed(
     figures; the answer swaps them in and the note goes away."""
     _data(operator, housing, roads)
     with directors_page(browser, live_server, director) as page:
-        problems: list[str] = []
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        problems = _console_errors(page)
         page.goto(f"{live_server.url}/dashboard/?period=week")
         week_from = page.locator("[data-report-download] input[name=date_from]").get_attribute("value") or ""
         assert f"start={week_from}" in (page.locator("[data-summary-letter]").get_attribute("href") or "")
         busy = page.locator("[data-dashboard-busy]")
         expect(busy).to_be_hidden()
-        seen: list[tuple[bool, bool]] = []
-
-        def while_computing(route) -> None:  # noqa: ANN001 - Playwright's Route
-            seen.append(
-                (busy.is_visible(), "htmx-request" in (page.locator("#dashboard").get_attribute("class") or ""))
-            )
-            route.continue_()
-
-        page.route("**/dashboard/?*period=month*", while_computing)
+        seen = _seen_during(
+            page,
+            "**/dashboard/?*period=month*",
+            lambda: (busy.is_visible(), "htmx-request" in (page.locator("#dashboard").get_attribute("class") or "")),
+        )
         page.locator("select[name=period]").select_option("month")
         page.wait_for_url("**/dashboard/?*period=month*")
         expect(busy).to_be_hidden()
@@ -167,33 +182,44 @@ def test_a_new_filter_shows_that_the_figures_are_being_computed(
         assert problems == []
 
 
-def test_the_information_note_downloads_with_a_note_while_it_is_prepared(
-    director, operator, housing, roads, live_server, browser
+@pytest.mark.parametrize(
+    ("host", "trigger", "url", "filename"),
+    [
+        (
+            "[data-report-download]",
+            "[data-report-download] button[value=docx]",
+            "**/dashboard/report/**",
+            "spravka-2026-12-01-2026-12-03.docx",
+        ),
+        (
+            "[data-download]:has([data-summary-letter])",
+            "[data-summary-letter]",
+            "**/documents/letters/summary/**",
+            "summary-2026-12-01-2026-12-03.docx",
+        ),
+    ],
+    ids=["information-note", "summary-letter"],
+)
+def test_a_download_says_it_is_being_prepared(
+    director, operator, housing, roads, live_server, browser, host, trigger, url, filename
 ):
-    """DOCX: while the note is built the page says so (the request is fetched, not followed), then the browser gets
-    the file under its own name and the page stays."""
+    """The information note and the summary letter: while the file is built the page says so (the request is
+    fetched, not followed), then the browser gets the file under its own name and the page stays."""
     _data(operator, housing, roads)
     with directors_page(browser, live_server, director) as page:
-        problems: list[str] = []
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        problems = _console_errors(page)
         page.goto(f"{live_server.url}/dashboard/?period=custom&date_from=2026-12-01&date_to=2026-12-03")
-        busy = page.locator("[data-report-download] [data-download-busy]")
+        busy = page.locator(host).locator("[data-download-busy]")
         expect(busy).to_be_hidden()
-        seen: list[bool] = []
-
-        def while_preparing(route) -> None:  # noqa: ANN001 - Playwright's Route
-            seen.append(busy.is_visible())
-            route.continue_()
-
-        page.route("**/dashboard/report/**", while_preparing)
+        seen = _seen_during(page, url, busy.is_visible)
         with page.expect_download() as download_info:
-            page.locator("[data-report-download] button[value=docx]").click()
+            page.locator(trigger).click()
         download = download_info.value
-        assert download.suggested_filename == "spravka-2026-12-01-2026-12-03.docx"
+        assert download.suggested_filename == filename
         assert Path(download.path()).read_bytes()[:2] == b"PK"  # a DOCX is a zip
         assert seen == [True]
         expect(busy).to_be_hidden()
-        expect(page.locator("[data-report-download] [data-download-error]")).to_be_hidden()
+        expect(page.locator(host).locator("[data-download-error]")).to_be_hidden()
         assert page.url.endswith("date_to=2026-12-03")  # still the dashboard
         assert (busy.text_content() or "").strip().startswith("Готовим справку…")
         assert problems == []
@@ -226,30 +252,3 @@ def test_a_note_that_cannot_be_prepared_says_why_in_place(
         expect(page.locator("[data-report-download] [data-download-busy]")).to_be_hidden()
         expect(page.locator("[data-report-download] button[value=xlsx]")).to_be_enabled()
         assert "/dashboard/" in page.url and "report" not in page.url
-
-
-def test_the_summary_letter_downloads_with_a_note_while_it_is_prepared(
-    director, operator, housing, roads, live_server, browser
-):
-    _data(operator, housing, roads)
-    with directors_page(browser, live_server, director) as page:
-        problems: list[str] = []
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.goto(f"{live_server.url}/dashboard/?period=custom&date_from=2026-12-01&date_to=2026-12-03")
-        host = page.locator("[data-download]:has([data-summary-letter])")
-        busy = host.locator("[data-download-busy]")
-        seen: list[bool] = []
-
-        def while_preparing(route) -> None:  # noqa: ANN001 - Playwright's Route
-            seen.append(busy.is_visible())
-            route.continue_()
-
-        page.route("**/documents/letters/summary/**", while_preparing)
-        with page.expect_download() as download_info:
-            page.locator("[data-summary-letter]").click()
-        assert download_info.value.suggested_filename == "summary-2026-12-01-2026-12-03.docx"
-        assert seen == [True]
-        expect(busy).to_be_hidden()
-        expect(host.locator("[data-download-error]")).to_be_hidden()
-        assert "/dashboard/" in page.url
-        assert problems == []
